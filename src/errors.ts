@@ -1,0 +1,61 @@
+/**
+ * The few domain error classes. Messages follow the style guide: sentence case,
+ * no trailing period, quoted values, details after a colon.
+ *
+ * @module
+ */
+
+/** The Kubernetes API answered with an error status, or could not be reached. */
+export class KubeApiError extends Error {
+  /** HTTP status, or 0 when the API server could not be reached. */
+  readonly status: number;
+  /** Kubernetes `Status.reason` (`Forbidden`, `NotFound`, ...), or a network error code. */
+  readonly reason: string;
+
+  constructor(message: string, opts: { status: number; reason: string; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.name = "KubeApiError";
+    this.status = opts.status;
+    this.reason = opts.reason;
+  }
+}
+
+/** A manifest file could not be read or parsed. */
+export class ManifestError extends SyntaxError {
+  readonly file: string;
+  readonly line: number | undefined;
+
+  constructor(message: string, opts: { file: string; line?: number; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.name = "ManifestError";
+    this.file = opts.file;
+    this.line = opts.line;
+  }
+}
+
+/** Prometheus could not be reached, timed out, or returned an error. */
+export class PrometheusUnavailableError extends Error {
+  readonly url: string;
+
+  constructor(message: string, opts: { url: string; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.name = "PrometheusUnavailableError";
+    this.url = opts.url;
+  }
+}
+
+/** A caller-supplied value was rejected (bad name, out-of-range duration, ...). */
+export class InvalidArgumentError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidArgumentError";
+  }
+}
+
+/** A named object (service, namespace, ...) does not exist in the cluster state. */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one interface through which every tool reads cluster state.
+ *
+ * Three implementations: a live cluster (`live.ts`, client-node, loaded lazily),
+ * YAML manifests on disk (`manifests.ts`) and the embedded demo mesh (`../demo/`).
+ *
+ * @module
+ */
+import type { ResourceKey } from "./resources.ts";
+import type { KubeObject } from "./types.ts";
+
+/** Options for {@linkcode ClusterSource.list}. */
+export interface ListOptions {
+  /** Only this namespace; all namespaces when absent. Ignored for cluster-scoped resources. */
+  namespace?: string;
+  /** A Kubernetes label selector (`app=web,tier!=db`). */
+  labelSelector?: string;
+  signal?: AbortSignal;
+}
+
+/** Which of the three kinds of source this is. */
+export type SourceKind = "live" | "manifests" | "demo";
+
+/** Read-only access to cluster state. */
+export interface ClusterSource {
+  readonly kind: SourceKind;
+  /** One line for people: `cluster "kind-dev" at https://127.0.0.1:6443`, `manifests: ./gitops (42 objects)`. */
+  describe(): string;
+  /**
+   * Lists objects of one resource type.
+   *
+   * @throws {KubeApiError} when the API server refuses or cannot be reached. A resource
+   * type that the cluster does not serve (CRD not installed) throws with status 404.
+   */
+  list(resource: ResourceKey, opts?: ListOptions): Promise<KubeObject[]>;
+  /**
+   * Reads one object; `undefined` when it does not exist.
+   *
+   * @throws {KubeApiError} when the API server refuses or cannot be reached.
+   */
+  get(resource: ResourceKey, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  /** Releases connections, watches and timers. */
+  close?(): Promise<void>;
+}

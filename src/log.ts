@@ -1,0 +1,43 @@
+/**
+ * Logging to stderr only: stdout belongs to the MCP protocol.
+ *
+ * @module
+ */
+
+/** Log levels, least to most severe. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** A minimal structured logger. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Creates a logger that writes `level msg key=value` lines to stderr. */
+export function createLogger(level: LogLevel = "info"): Logger {
+  const encoder = new TextEncoder();
+  const write = (l: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[l] < ORDER[level]) return;
+    const extra = fields
+      ? " " + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
+      : "";
+    try {
+      Deno.stderr.writeSync(encoder.encode(`linkerd-mcp ${l} ${msg}${extra}\n`));
+    } catch {
+      // stderr closed: nothing sensible to do
+    }
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+  };
+}
+
+/** A logger that drops everything (tests). */
+export const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };

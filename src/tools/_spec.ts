@@ -1,0 +1,158 @@
+/**
+ * The tool table's types and the one function that runs a tool, shared by the MCP
+ * server and the `call` command line.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  InvalidArgumentError,
+  KubeApiError,
+  ManifestError,
+  NotFoundError,
+  PrometheusUnavailableError,
+} from "../errors.ts";
+import type { Config } from "../config.ts";
+import type { ClusterSource } from "../kube/source.ts";
+import type { Logger } from "../log.ts";
+import type { PromClient } from "../metrics/prom_client.ts";
+
+/** Everything a tool handler may use; no handler reaches for globals. */
+export interface ToolDeps {
+  cluster: ClusterSource;
+  config: Config;
+  prom: PromClient;
+  log: Logger;
+  now(): Date;
+}
+
+/** Per-call context. */
+export interface ToolContext {
+  /** Aborted when the call times out or the client cancels. */
+  signal: AbortSignal;
+}
+
+/** MCP tool annotations. */
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** What a handler returns: structured data, or an error a person or model can act on. */
+export type ToolOutcome<T> = { ok: true; data: T } | { ok: false; error: string };
+
+/** A successful outcome. */
+export function ok<T>(data: T): ToolOutcome<T> {
+  return { ok: true, data };
+}
+
+/** A failed outcome: `message` says what went wrong and what to do next. */
+export function fail(message: string): ToolOutcome<never> {
+  return { ok: false, error: message };
+}
+
+/** One tool: data, not decorators. */
+export interface ToolSpec<
+  I extends z.ZodRawShape = z.ZodRawShape,
+  O extends z.ZodRawShape = z.ZodRawShape,
+> {
+  /** Stable snake_case name (a public interface: never rename). */
+  name: string;
+  title: string;
+  /** Tells a model when to use the tool, with example values. */
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: ToolAnnotations;
+  handler(
+    args: z.infer<z.ZodObject<I>>,
+    deps: ToolDeps,
+    ctx: ToolContext,
+  ): Promise<ToolOutcome<z.infer<z.ZodObject<O>>>>;
+}
+
+/** Annotations of a read-only tool that talks to the cluster or Prometheus. */
+export const READ_ONLY: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
+/** Default upper bound on one tool call. */
+export const TOOL_TIMEOUT_MS = 60_000;
+
+/**
+ * Validates raw arguments, runs the handler within a time bound and turns every
+ * failure into an actionable message. Never throws.
+ */
+export async function runTool(
+  // deno-lint-ignore no-explicit-any
+  spec: ToolSpec<any, any>,
+  rawArgs: unknown,
+  deps: ToolDeps,
+  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<ToolOutcome<unknown>> {
+  const parsed = z.object(spec.inputSchema).strict().safeParse(rawArgs ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) =>
+      `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`
+    );
+    return fail(`Invalid arguments for ${spec.name}: ${issues.join("; ")}`);
+  }
+  const timeoutMs = opts.timeoutMs ?? TOOL_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<ToolOutcome<never>>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve(fail(
+          `${spec.name} did not finish within ${
+            timeoutMs / 1000
+          } s: the Kubernetes API server or Prometheus is too slow or not answering; try again, narrow the request (e.g. a namespace), or check connectivity`,
+        )),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([spec.handler(parsed.data, deps, { signal }), timedOut]);
+  } catch (err) {
+    deps.log.debug("tool failed", { tool: spec.name, error: String(err) });
+    return fail(describeError(err, spec.name));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Turns an error into a message that says what happened and what to do next. */
+export function describeError(err: unknown, tool: string): string {
+  if (err instanceof KubeApiError) {
+    switch (err.status) {
+      case 401:
+        return `${err.message}: the Kubernetes API server rejected the credentials (401 Unauthorized); refresh them (for exec-plugin users run any kubectl command to re-authenticate) or check the token in your kubeconfig`;
+      case 403:
+        return `${err.message}: access is forbidden by RBAC (403); grant the identity read access (get, list) to this resource, as the Helm chart's ClusterRole does`;
+      case 0:
+        return `${err.message}: the Kubernetes API server could not be reached; check KUBECONFIG and the current context, your network or VPN, or run with --demo or --manifests PATH to analyse without a cluster`;
+      default:
+        return err.message;
+    }
+  }
+  if (err instanceof PrometheusUnavailableError) {
+    return `${err.message}: set LINKERD_PROMETHEUS_URL to a reachable Prometheus (for example after "linkerd viz install", or "kubectl -n linkerd-viz port-forward svc/prometheus 9090" and http://127.0.0.1:9090)`;
+  }
+  if (
+    err instanceof InvalidArgumentError || err instanceof NotFoundError ||
+    err instanceof ManifestError
+  ) {
+    return err.message;
+  }
+  if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
+    return `${tool} was cancelled or timed out before it finished; try again or narrow the request`;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return `${tool} failed unexpectedly: ${msg}`;
+}
