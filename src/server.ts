@@ -13,6 +13,8 @@ import { VERSION } from "./version.ts";
 export interface CreateServerOptions {
   /** Per-call time bound. */
   toolTimeoutMs?: number;
+  /** A notice every client should see (e.g. that answers come from the demo mesh). */
+  notice?: string;
 }
 
 /** Creates an MCP server exposing every tool over `deps`. */
@@ -22,7 +24,9 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Mc
     {
       capabilities: { tools: {}, logging: {} },
       instructions:
-        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends). All tools are read-only.",
+        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends). All tools are read-only." +
+        ` Cluster state comes from: ${deps.cluster.describe()}.` +
+        (opts.notice ? ` NOTE: ${opts.notice}` : ""),
     },
   );
   for (const spec of allTools()) {

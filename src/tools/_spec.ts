@@ -103,19 +103,19 @@ export async function runTool(
     return fail(`Invalid arguments for ${spec.name}: ${issues.join("; ")}`);
   }
   const timeoutMs = opts.timeoutMs ?? TOOL_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const controller = new AbortController();
+  const signal = opts.signal
+    ? AbortSignal.any([opts.signal, controller.signal])
+    : controller.signal;
+  const message = `${spec.name} did not finish within ${timeoutMs / 1000} s: ` +
+    "the Kubernetes API server or Prometheus is too slow or not answering; " +
+    "try again, narrow the request (e.g. a namespace), or check connectivity";
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<ToolOutcome<never>>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve(fail(
-          `${spec.name} did not finish within ${
-            timeoutMs / 1000
-          } s: the Kubernetes API server or Prometheus is too slow or not answering; try again, narrow the request (e.g. a namespace), or check connectivity`,
-        )),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      controller.abort(new DOMException("tool call timed out", "TimeoutError"));
+      resolve(fail(message));
+    }, timeoutMs);
   });
   try {
     return await Promise.race([spec.handler(parsed.data, deps, { signal }), timedOut]);

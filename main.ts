@@ -1,0 +1,163 @@
+/**
+ * linkerd-mcp: composition root. The only module that reads `Deno.args`, `Deno.env`
+ * and picks a transport. stdout carries MCP protocol messages (or, for `call` and
+ * `validate`, the command's output); everything else goes to stderr.
+ *
+ * @module
+ */
+// @ts-types="@modelcontextprotocol/sdk/server/stdio"
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { type CliOptions, parseArgs, UsageError, USAGE } from "./src/cli/args.ts";
+import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
+import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
+import type { ClusterSource } from "./src/kube/source.ts";
+import { createLogger, type Logger } from "./src/log.ts";
+import { createPromClient } from "./src/metrics/mod.ts";
+import { createServer } from "./src/server.ts";
+import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
+import { allTools } from "./src/tools/mod.ts";
+import { summarizeSource } from "./src/cli/summary.ts";
+import { VERSION } from "./src/version.ts";
+
+function readEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ENV_VARS) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch {
+      // not granted: treated as unset
+    }
+  }
+  return env;
+}
+
+function write(stream: "out" | "err", text: string): void {
+  const data = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
+  (stream === "out" ? Deno.stdout : Deno.stderr).writeSync(data);
+}
+
+async function main(): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseArgs(Deno.args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      write("err", `linkerd-mcp: ${err.message}\nRun "linkerd-mcp --help" for usage.`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.command.kind === "help") {
+    write("out", USAGE);
+    return 0;
+  }
+  if (opts.command.kind === "version") {
+    write("out", `linkerd-mcp ${VERSION}`);
+    return 0;
+  }
+  if (opts.command.kind === "tools") {
+    for (const t of allTools()) write("out", `${t.name}\n  ${t.title}: ${t.description.split("\n")[0]}`);
+    return 0;
+  }
+
+  const env = readEnv();
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    write("err", `linkerd-mcp: ${(err as Error).message}`);
+    return 2;
+  }
+  const log = createLogger(opts.logLevel ?? (env["LINKERD_MCP_LOG_LEVEL"] as never) ?? "info");
+  const serving = opts.command.kind === "serve";
+
+  let cluster: ClusterSource;
+  let notice: string | undefined;
+  try {
+    cluster = await buildSource(opts.source, { env, config, log });
+  } catch (err) {
+    if (err instanceof NoClusterConfiguredError && serving) {
+      // A newcomer without a cluster gets the demo mesh, and is told so everywhere.
+      cluster = await buildSource({ kind: "demo" }, { env, config, log });
+      notice = `No Kubernetes cluster is configured (${err.message}), so this server answers from the embedded DEMO mesh, not a real cluster. Set KUBECONFIG or pass --context, --manifests PATH or --demo.`;
+      log.warn(notice);
+    } else {
+      write("err", `linkerd-mcp: ${(err as Error).message}`);
+      return err instanceof NoClusterConfiguredError ? 1 : 2;
+    }
+  }
+
+  const deps: ToolDeps = {
+    cluster,
+    config,
+    prom: createPromClient(config, { cluster, log }),
+    log,
+    now: () => new Date(),
+  };
+
+  switch (opts.command.kind) {
+    case "call": {
+      const { tool, args } = opts.command;
+      const spec = allTools().find((t) => t.name === tool);
+      if (!spec) {
+        const names = allTools().map((t) => t.name).join(", ");
+        write("err", `linkerd-mcp: unknown tool "${tool}"; available: ${names}`);
+        return 2;
+      }
+      const outcome = await runTool(spec, args, deps);
+      if (!outcome.ok) {
+        write("err", outcome.error);
+        return 1;
+      }
+      write("out", JSON.stringify(outcome.data, null, 2));
+      return 0;
+    }
+    case "validate": {
+      const { runValidateCommand } = await import("./src/cli/validate.ts");
+      const result = await runValidateCommand(deps, { format: opts.command.format });
+      write("out", result.output);
+      return result.exitCode;
+    }
+    case "serve":
+      return await serve(opts, deps, log, notice);
+  }
+  return 2;
+}
+
+async function serve(opts: CliOptions, deps: ToolDeps, log: Logger, notice?: string): Promise<number> {
+  const build = () => createServer(deps, notice ? { notice } : {});
+  if (opts.http) {
+    const { startHttp } = await import("./src/cli/http.ts");
+    return await startHttp(opts.http, { createMcpServer: build, log, env: readEnv() });
+  }
+  const server = build();
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
+  log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
+  if (Deno.stdin.isTerminal()) {
+    log.info(
+      'started by hand: connect a client instead, e.g. "npx @modelcontextprotocol/inspector deno task start" or configure Claude Desktop (see README)',
+    );
+  }
+  // Count what is served without delaying the protocol.
+  summarizeSource(deps).then((s) => log.info(s)).catch((err) =>
+    log.warn(`could not read cluster state yet: ${(err as Error).message}`)
+  );
+  await new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+    Deno.addSignalListener("SIGINT", () => resolve());
+    if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => resolve());
+  });
+  await server.close();
+  await deps.cluster.close?.();
+  return 0;
+}
+
+if (import.meta.main) {
+  const code = await main().catch((err) => {
+    write("err", `linkerd-mcp: unexpected error: ${err instanceof Error ? err.stack ?? err.message : err}`);
+    return 1;
+  });
+  // client-node keeps sockets and timers alive; end explicitly.
+  Deno.exit(code);
+}
