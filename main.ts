@@ -7,6 +7,7 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import process from "node:process";
 import { type CliOptions, parseArgs, UsageError, USAGE } from "./src/cli/args.ts";
 import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
 import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
@@ -135,16 +136,20 @@ async function serve(opts: CliOptions, deps: ToolDeps, log: Logger, notice?: str
   await server.connect(transport);
   log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
   if (Deno.stdin.isTerminal()) {
+    // Started by hand: say what is served (this reads the cluster, so only here, where
+    // no client is waiting for its first answers) and how to connect a client.
     log.info(
-      'started by hand: connect a client instead, e.g. "npx @modelcontextprotocol/inspector deno task start" or configure Claude Desktop (see README)',
+      'stdin is a terminal: this server speaks MCP on stdin/stdout. Connect a client instead, e.g. "npx @modelcontextprotocol/inspector deno task demo", or configure Claude Desktop (see README). Ctrl-C stops it.',
+    );
+    summarizeSource(deps).then((s) => log.info(s)).catch((err) =>
+      log.warn(`could not read cluster state: ${(err as Error).message}`)
     );
   }
-  // Count what is served without delaying the protocol.
-  summarizeSource(deps).then((s) => log.info(s)).catch((err) =>
-    log.warn(`could not read cluster state yet: ${(err as Error).message}`)
-  );
   await new Promise<void>((resolve) => {
-    transport.onclose = () => resolve();
+    server.server.onclose = () => resolve();
+    // The client closing our stdin ends the session.
+    process.stdin.on("end", () => resolve());
+    process.stdin.on("close", () => resolve());
     Deno.addSignalListener("SIGINT", () => resolve());
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => resolve());
   });

@@ -62,8 +62,7 @@ export async function connectSubprocess(
     args: ["run", ...(opts.flags ?? startFlags()), entry, ...args],
     env: {
       PATH: Deno.env.get("PATH") ?? "",
-      // Deno finds its module cache through HOME or DENO_DIR.
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      DENO_DIR: denoDir(),
       HOME: Deno.env.get("HOME") ?? "/tmp",
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
@@ -84,4 +83,12 @@ export async function connectSubprocess(
       await client.close();
     },
   };
+}
+
+/** This Deno's module cache, so a child with another HOME still finds its npm packages. */
+export function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const cache = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
+  return `${cache}/deno`;
 }

@@ -1,0 +1,274 @@
+/**
+ * Authorizations: built from ServerAuthorizations, AuthorizationPolicies and default
+ * policies exactly as the policy controller builds them, and checked against a client
+ * exactly as the proxy checks them.
+ *
+ * @module
+ */
+import type { DefaultPolicy } from "../config.ts";
+import type { KubeObject } from "../kube/types.ts";
+import { namespaceIdentitySuffix, serviceAccountIdentity } from "../mesh/config.ts";
+import type { MeshConfig } from "../mesh/config.ts";
+import { cidrContains, isWholeFamily, parseCidr, parseIp } from "./cidr.ts";
+import type { Authentication, Authz, Client, MatchResult, NetworkMatch } from "./types.ts";
+
+/** `0.0.0.0/0` and `::/0`. */
+export const ALL_NETWORKS: NetworkMatch[] = ["0.0.0.0/0", "::/0"].map((t) => ({
+  net: parseCidr(t)!,
+  except: [],
+}));
+
+/** Parses `[{cidr, except}]`; invalid entries are skipped (admission rejects them). */
+export function parseNetworks(raw: unknown): NetworkMatch[] {
+  if (!Array.isArray(raw)) return [];
+  const out: NetworkMatch[] = [];
+  for (const n of raw as Array<{ cidr?: string; except?: string[] }>) {
+    const net = typeof n?.cidr === "string" ? parseCidr(n.cidr) : undefined;
+    if (!net) continue;
+    const except = (n.except ?? []).map((e) => parseCidr(String(e))).filter((e) => e !== undefined);
+    out.push({ net, except });
+  }
+  return out;
+}
+
+/** Cluster networks as network matches. */
+export function clusterNetworkMatches(mesh: MeshConfig): NetworkMatch[] {
+  return parseNetworks(mesh.clusterNetworks.map((cidr) => ({ cidr })));
+}
+
+/** Splits identity strings into exact names and suffixes (`*` = any, `*.a.b` = suffix `a.b`). */
+export function parseIdentities(ids: readonly string[]): { identities: string[]; suffixes: string[] } {
+  const identities: string[] = [];
+  const suffixes: string[] = [];
+  for (const id of ids) {
+    if (id === "*") suffixes.push("");
+    else if (id.startsWith("*.") && !id.slice(2).includes("*")) suffixes.push(id.slice(2));
+    else identities.push(id);
+  }
+  return { identities, suffixes };
+}
+
+/** The authorizations a default policy grants (none for `deny`). */
+export function defaultAuthzs(
+  policy: DefaultPolicy,
+  opts: { namespace: string; clusterNetworks: NetworkMatch[] },
+): Authz[] {
+  const any: Authentication = { type: "tls", identities: [], suffixes: [""] };
+  const unauth: Authentication = { type: "unauthenticated" };
+  const mk = (authentication: Authentication, networks: NetworkMatch[]): Authz[] => [{
+    kind: "default",
+    name: policy,
+    namespace: opts.namespace,
+    authentication,
+    networks,
+    objects: [],
+  }];
+  switch (policy) {
+    case "all-unauthenticated":
+    case "audit":
+      return mk(unauth, ALL_NETWORKS);
+    case "all-authenticated":
+      return mk(any, ALL_NETWORKS);
+    case "cluster-unauthenticated":
+      return mk(unauth, opts.clusterNetworks);
+    case "cluster-authenticated":
+      return mk(any, opts.clusterNetworks);
+    case "deny":
+      return [];
+  }
+}
+
+/** A ServerAuthorization as an authorization; `undefined` with a reason when it authorizes no clients. */
+export function serverAuthorizationAuthz(
+  saz: KubeObject,
+  opts: { mesh: MeshConfig; clusterNetworks: NetworkMatch[] },
+): Authz | string {
+  const ns = saz.metadata.namespace ?? "";
+  const client = ((saz.spec ?? {})["client"] ?? {}) as {
+    networks?: unknown;
+    unauthenticated?: boolean;
+    meshTLS?: {
+      unauthenticatedTLS?: boolean;
+      identities?: string[];
+      serviceAccounts?: Array<{ name: string; namespace?: string }>;
+    };
+  };
+  const networks = parseNetworks(client.networks);
+  let authentication: Authentication;
+  if (client.meshTLS) {
+    if (client.meshTLS.unauthenticatedTLS) authentication = { type: "tls-unauthenticated" };
+    else {
+      const parsed = parseIdentities(client.meshTLS.identities ?? []);
+      for (const sa of client.meshTLS.serviceAccounts ?? []) {
+        parsed.identities.push(serviceAccountIdentity(sa.name, sa.namespace ?? ns, opts.mesh));
+      }
+      if (parsed.identities.length + parsed.suffixes.length === 0) {
+        return `ServerAuthorization "${saz.metadata.name}" authorizes no clients`;
+      }
+      authentication = { type: "tls", ...parsed };
+    }
+  } else if (client.unauthenticated) authentication = { type: "unauthenticated" };
+  else return `ServerAuthorization "${saz.metadata.name}" authorizes no clients`;
+  return {
+    kind: "serverauthorization",
+    name: saz.metadata.name,
+    namespace: ns,
+    authentication,
+    // a ServerAuthorization without networks gets the cluster networks (grpc/inbound.rs)
+    networks: networks.length ? networks : opts.clusterNetworks,
+    objects: [`ServerAuthorization/${saz.metadata.name}`],
+  };
+}
+
+/** Lookup of authentication objects by `namespace/name`. */
+export interface AuthnLookup {
+  meshTls(namespace: string, name: string): KubeObject | undefined;
+  network(namespace: string, name: string): KubeObject | undefined;
+}
+
+/**
+ * An AuthorizationPolicy as an authorization, or the reason the controller ignores it
+ * (a missing or unsupported authentication reference).
+ */
+export function authorizationPolicyAuthz(
+  ap: KubeObject,
+  opts: { mesh: MeshConfig; lookup: AuthnLookup },
+): Authz | string {
+  const ns = ap.metadata.namespace ?? "";
+  const name = ap.metadata.name;
+  const refs = ((ap.spec ?? {})["requiredAuthenticationRefs"] ?? []) as Array<
+    { group?: string; kind?: string; name?: string; namespace?: string }
+  >;
+  let authentication: Authentication = { type: "unauthenticated" };
+  let networks: NetworkMatch[] = ALL_NETWORKS;
+  const objects = [`AuthorizationPolicy/${name}`];
+  for (const ref of refs) {
+    const kind = (ref.kind ?? "").toLowerCase();
+    const refNs = ref.namespace ?? ns;
+    const refName = ref.name ?? "";
+    if (kind === "meshtlsauthentication") {
+      const obj = opts.lookup.meshTls(refNs, refName);
+      if (!obj) {
+        return `AuthorizationPolicy "${name}" references MeshTLSAuthentication "${refNs}/${refName}", which does not exist: the policy controller ignores the policy`;
+      }
+      const spec = (obj.spec ?? {}) as {
+        identities?: string[];
+        identityRefs?: Array<{ kind?: string; name?: string; namespace?: string }>;
+      };
+      const parsed = parseIdentities(spec.identities ?? []);
+      for (const r of spec.identityRefs ?? []) {
+        const k = (r.kind ?? "").toLowerCase();
+        if (k === "serviceaccount" && r.name) {
+          const saNs = r.namespace ?? obj.metadata.namespace ?? ns;
+          parsed.identities.push(
+            r.name === "*"
+              ? `*`
+              : serviceAccountIdentity(r.name, saNs, opts.mesh),
+          );
+        } else if (k === "namespace" && r.name) {
+          if (r.name === "*") parsed.suffixes.push("");
+          else parsed.suffixes.push(namespaceIdentitySuffix(r.name, opts.mesh));
+        } else if (r.name === "*" || r.name === undefined) parsed.suffixes.push("");
+      }
+      const fixed = parseIdentities(parsed.identities);
+      const identities = fixed.identities;
+      const suffixes = [...parsed.suffixes, ...fixed.suffixes];
+      if (identities.length + suffixes.length === 0) {
+        return `MeshTLSAuthentication "${refNs}/${refName}" lists no identities: the policy controller ignores AuthorizationPolicy "${name}"`;
+      }
+      authentication = { type: "tls", identities, suffixes };
+      objects.push(`MeshTLSAuthentication/${refNs === ns ? refName : `${refNs}/${refName}`}`);
+    } else if (kind === "serviceaccount" && (ref.group ?? "") === "") {
+      authentication = {
+        type: "tls",
+        identities: [serviceAccountIdentity(refName, refNs, opts.mesh)],
+        suffixes: [],
+      };
+      objects.push(`ServiceAccount/${refNs === ns ? refName : `${refNs}/${refName}`}`);
+    } else if (kind === "networkauthentication") {
+      const obj = opts.lookup.network(refNs, refName);
+      if (!obj) {
+        return `AuthorizationPolicy "${name}" references NetworkAuthentication "${refNs}/${refName}", which does not exist: the policy controller ignores the policy`;
+      }
+      networks = parseNetworks((obj.spec ?? {})["networks"]);
+      if (networks.length === 0) {
+        return `NetworkAuthentication "${refNs}/${refName}" lists no valid networks: the policy controller ignores AuthorizationPolicy "${name}"`;
+      }
+      objects.push(`NetworkAuthentication/${refNs === ns ? refName : `${refNs}/${refName}`}`);
+    } else {
+      return `AuthorizationPolicy "${name}" references an unsupported authentication kind "${ref.kind}": the policy is ignored`;
+    }
+  }
+  return { kind: "authorizationpolicy", name, namespace: ns, authentication, networks, objects };
+}
+
+/**
+ * Checks the client's authentication against an authorization: mesh TLS needs a meshed
+ * client; identities match exactly or by suffix (DNS names only).
+ */
+export function matchAuthentication(authn: Authentication, client: Client): boolean {
+  switch (authn.type) {
+    case "unauthenticated":
+      return true;
+    case "tls-unauthenticated":
+      return client.meshed;
+    case "tls": {
+      const id = client.identity;
+      if (!client.meshed || !id) return false;
+      if (authn.identities.includes(id)) return true;
+      if (id.includes("://")) return false;
+      return authn.suffixes.some((s) => s === "" || id.endsWith(`.${s}`));
+    }
+  }
+}
+
+/**
+ * Checks the client's IPs against the networks. With no IPs known, all-address
+ * networks still match; cluster networks match in-cluster pods (their IPs are pod
+ * IPs); anything narrower is `unknown`.
+ */
+export function matchNetworks(
+  networks: readonly NetworkMatch[],
+  client: Client,
+  opts: { clusterNetworks: readonly NetworkMatch[] },
+): MatchResult {
+  if (client.ips.length === 0) {
+    const families = new Set(
+      networks.filter((n) => isWholeFamily(n.net) && n.except.length === 0).map((n) => n.net.family),
+    );
+    if (families.has(4) && families.has(6)) return "yes";
+    if (networks.length > 0 && sameNetworks(networks, opts.clusterNetworks)) return "yes";
+    return "unknown";
+  }
+  let yes = 0;
+  for (const text of client.ips) {
+    const ip = parseIp(text);
+    if (!ip) continue;
+    if (
+      networks.some((n) => cidrContains(n.net, ip) && !n.except.some((e) => cidrContains(e, ip)))
+    ) yes++;
+  }
+  return yes === client.ips.length ? "yes" : yes === 0 ? "no" : "unknown";
+}
+
+function sameNetworks(a: readonly NetworkMatch[], b: readonly NetworkMatch[]): boolean {
+  const key = (ns: readonly NetworkMatch[]) =>
+    ns.map((n) => `${n.net.family}:${n.net.bits}/${n.net.prefix}-${n.except.length}`).sort()
+      .join(",");
+  return key(a) === key(b);
+}
+
+/** The full check of one authorization against one client. */
+export function matchAuthz(
+  authz: Authz,
+  client: Client,
+  opts: { clusterNetworks: readonly NetworkMatch[] },
+): MatchResult {
+  if (!matchAuthentication(authz.authentication, client)) return "no";
+  return matchNetworks(authz.networks, client, opts);
+}
+
+/** `kind/name` as `linkerd viz authz` prints it (`authorizationpolicy/web-get`, `default/probe`). */
+export function authzLabel(authz: Authz): string {
+  return `${authz.kind}/${authz.name}`;
+}

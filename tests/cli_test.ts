@@ -1,0 +1,104 @@
+/**
+ * The command line (a stable interface), run as a subprocess with the exact
+ * permission flags of `deno task start`.
+ */
+import assert from "node:assert/strict";
+import { denoDir, startFlags } from "./_mcp.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...startFlags(), MAIN, ...args],
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      NO_COLOR: "1",
+      DENO_DIR: denoDir(),
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("main.ts --help and --version exit 0 and print to stdout", async () => {
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage:/);
+  assert.match(help.stdout, /call TOOL/);
+  const version = await run(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^linkerd-mcp \d+\.\d+\.\d+/);
+});
+
+Deno.test("main.ts call prints the structured result as JSON and exits 0", async () => {
+  const res = await run(["call", "list_meshed_services", '{"namespace":"emojivoto"}', "--demo"]);
+  assert.equal(res.code, 0, res.stderr);
+  const data = JSON.parse(res.stdout);
+  assert.ok(Array.isArray(data.services));
+  assert.ok(data.services.length >= 4, "emojivoto has web, emoji, voting and vote-bot");
+  assert.ok(data.services.every((s: { namespace: string }) => s.namespace === "emojivoto"));
+});
+
+Deno.test("main.ts call reports a tool error on stderr with exit 1", async () => {
+  const res = await run([
+    "call",
+    "analyze_connectivity",
+    '{"source_namespace":"emojivoto","source_service":"no-such-svc","target_service":"web-svc"}',
+    "--demo",
+  ]);
+  assert.equal(res.code, 1);
+  assert.equal(res.stdout, "");
+  assert.match(res.stderr, /no-such-svc/);
+});
+
+Deno.test("main.ts exits 2 on bad usage", async (t) => {
+  for (
+    const args of [
+      ["call"],
+      ["call", "no_such_tool", "{}", "--demo"],
+      ["call", "check_mesh_health", "{not json", "--demo"],
+      ["--frobnicate"],
+    ]
+  ) {
+    await t.step(args.join(" "), async () => {
+      const res = await run(args);
+      assert.equal(res.code, 2, res.stderr);
+      assert.equal(res.stdout, "");
+      assert.ok(res.stderr.length > 0);
+    });
+  }
+});
+
+Deno.test("main.ts call reads manifests from a folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fixture = new URL(
+      "../../shared/fixtures/linkerd-upstream/demo-apps/emojivoto.yml",
+      import.meta.url,
+    );
+    await Deno.copyFile(fixture, `${dir}/emojivoto.yml`);
+    const res = await run(["call", "list_meshed_services", "{}", "--manifests", dir]);
+    assert.equal(res.code, 0, res.stderr);
+    const data = JSON.parse(res.stdout);
+    assert.ok(data.services.some((s: { service: string }) => s.service === "web-svc"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts without a kubeconfig: call fails clearly, naming --demo", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const res = await run(["call", "check_mesh_health"], { HOME: home });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /--demo/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

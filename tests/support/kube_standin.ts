@@ -1,0 +1,455 @@
+/**
+ * A Kubernetes API stand-in for tests: HTTPS with a self-signed CA (the TEST-ONLY
+ * certificates in `certs/`), bearer-token auth, list/get/watch with label selectors,
+ * `limit`/`continue` pagination and `Status` errors, plus knobs for latency and
+ * failures and a log of the requests it answered. It serves exactly the resources of
+ * `RESOURCES` (every listed version, unless told not to) and writes a kubeconfig.
+ *
+ * The real `@kubernetes/client-node` talks to it over the network.
+ *
+ * @module
+ */
+import { stringify as stringifyYaml } from "yaml";
+import {
+  RESOURCE_KEYS,
+  type ResourceKey,
+  resourceKeyFor,
+  RESOURCES,
+} from "../../src/kube/resources.ts";
+import { type LabelSelector, matchesSelector, parseSelector } from "../../src/kube/selectors.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+
+const CERTS = new URL("./certs/", import.meta.url);
+
+/** The stand-in's TEST-ONLY CA certificate (PEM). */
+export const STANDIN_CA_PEM = Deno.readTextFileSync(new URL("ca.crt", CERTS));
+const SERVER_CERT = Deno.readTextFileSync(new URL("server.crt", CERTS));
+const SERVER_KEY = Deno.readTextFileSync(new URL("server.key", CERTS));
+
+/** The token the stand-in accepts unless told otherwise. */
+export const STANDIN_TOKEN = "standin-token-0123456789";
+
+/** One request the stand-in answered. */
+export interface StandinRequest {
+  method: string;
+  /** Path without the query. */
+  path: string;
+  /** The query parameters. */
+  query: Record<string, string>;
+  status: number;
+}
+
+/** Options for {@linkcode startStandin}. */
+export interface StandinOptions {
+  /** Objects served; kinds outside `RESOURCES` are ignored. */
+  objects?: readonly KubeObject[];
+  /** Bearer token required; `null` turns authentication off. Default {@linkcode STANDIN_TOKEN}. */
+  token?: string | null;
+  /** Delay before every answer. */
+  latencyMs?: number;
+  /** Namespaces and resources (plural or `plural.group`) answered with 403. */
+  forbidden?: { namespaces?: string[]; resources?: string[] };
+  /**
+   * Not served (404), each as `plural.group` (all versions, e.g. `servers.policy.linkerd.io`),
+   * `group/version` or `group/version/plural` (core group: `v1/pods`).
+   */
+  unserved?: string[];
+  /** Answers `/api/v1/namespaces/{ns}/services/{svc}/proxy/{rest}` requests. */
+  proxy?: (req: { namespace: string; service: string; rest: string; url: URL }) => Response;
+  /** Extra kubeconfig contexts, all pointing at the stand-in. */
+  contexts?: Array<{ name: string; token?: string }>;
+}
+
+/** A running stand-in. */
+export interface Standin {
+  /** `https://127.0.0.1:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  /**
+   * A kubeconfig (in a temp dir) with clusters and contexts: `standin` (the right token,
+   * current), `standin-wrong-token`, `standin-ca-file` (CA by file path) and the extra
+   * `contexts`.
+   */
+  readonly kubeconfigPath: string;
+  /** The temp dir holding the kubeconfig and `ca.crt`. */
+  readonly dir: string;
+  /** Requests answered so far, oldest first. */
+  readonly requests: StandinRequest[];
+  setLatency(ms: number): void;
+  /** The next `n` requests fail with `status` (default 500). */
+  failNext(n: number, status?: number): void;
+  /** Every request fails with `status` until called with `undefined`. */
+  failAlways(status: number | undefined): void;
+  /** Stops or starts serving a resource (see {@linkcode StandinOptions.unserved}). */
+  unserve(entry: string): void;
+  serve(entry: string): void;
+  /** Replaces the objects served. */
+  setObjects(objects: readonly KubeObject[]): void;
+  close(): Promise<void>;
+}
+
+interface Indexed {
+  byKey: Map<ResourceKey, KubeObject[]>;
+  resourceVersion: number;
+}
+
+function index(objects: readonly KubeObject[]): Indexed {
+  const byKey = new Map<ResourceKey, KubeObject[]>();
+  for (const key of RESOURCE_KEYS) byKey.set(key, []);
+  let rv = 1000;
+  for (const obj of objects) {
+    const key = resourceKeyFor(obj.apiVersion, obj.kind);
+    if (!key) continue;
+    rv++;
+    byKey.get(key)!.push({
+      ...obj,
+      metadata: { resourceVersion: String(rv), uid: `uid-${rv}`, ...obj.metadata },
+    });
+  }
+  for (const list of byKey.values()) {
+    list.sort((a, b) =>
+      (a.metadata.namespace ?? "").localeCompare(b.metadata.namespace ?? "") ||
+      a.metadata.name.localeCompare(b.metadata.name)
+    );
+  }
+  return { byKey, resourceVersion: rv };
+}
+
+function status(code: number, reason: string, message: string, details?: object): Response {
+  return Response.json(
+    {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message,
+      reason,
+      ...(details ? { details } : {}),
+      code,
+    },
+    { status: code },
+  );
+}
+
+function notFoundPath(): Response {
+  return status(404, "NotFound", "the server could not find the requested resource");
+}
+
+/** A parsed REST path. */
+interface Route {
+  key: ResourceKey;
+  group: string;
+  version: string;
+  namespace?: string;
+  name?: string;
+}
+
+function parsePath(path: string): Route | "unknown" {
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === "api" && parts.length >= 3) {
+    group = "";
+    version = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === "apis" && parts.length >= 4) {
+    group = parts[1]!;
+    version = parts[2]!;
+    rest = parts.slice(3);
+  } else return "unknown";
+  let namespace: string | undefined;
+  // `namespaces/{ns}/{plural}...`; a bare `namespaces[/{name}]` is the Namespace resource.
+  if (rest[0] === "namespaces" && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length > 2) return "unknown";
+  const [plural, name] = rest;
+  const key = RESOURCE_KEYS.find((k) => {
+    const r = RESOURCES[k];
+    return r.group === group && r.plural === plural;
+  });
+  if (!key) return "unknown";
+  if (namespace !== undefined && !RESOURCES[key].namespaced) return "unknown";
+  return {
+    key,
+    group,
+    version,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * Starts the stand-in on `127.0.0.1` with a random port and writes its kubeconfig.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const api = await startStandin({ objects });
+ * try { ... api.kubeconfigPath ... } finally { await api.close(); }
+ * ```
+ */
+export async function startStandin(opts: StandinOptions = {}): Promise<Standin> {
+  let state = index(opts.objects ?? []);
+  let latencyMs = opts.latencyMs ?? 0;
+  let failCount = 0;
+  let failStatus = 500;
+  let failAlways: number | undefined;
+  const unserved = new Set(opts.unserved ?? []);
+  const token = opts.token === undefined ? STANDIN_TOKEN : opts.token;
+  const requests: StandinRequest[] = [];
+  const closing = new AbortController();
+
+  function isServed(route: Route): boolean {
+    const r = RESOURCES[route.key];
+    if (!(r.versions as readonly string[]).includes(route.version)) return false;
+    const gv = route.group ? `${route.group}/${route.version}` : route.version;
+    const qualified = route.group ? `${r.plural}.${route.group}` : r.plural;
+    return !unserved.has(qualified) && !unserved.has(gv) && !unserved.has(`${gv}/${r.plural}`);
+  }
+
+  function forbidden(route: Route, verb: string): Response | undefined {
+    const r = RESOURCES[route.key];
+    const qualified = route.group ? `${r.plural}.${route.group}` : r.plural;
+    const resources = opts.forbidden?.resources ?? [];
+    const namespaces = opts.forbidden?.namespaces ?? [];
+    const denied = resources.includes(r.plural) || resources.includes(qualified) ||
+      (route.namespace !== undefined && namespaces.includes(route.namespace)) ||
+      (route.namespace === undefined && r.namespaced && namespaces.length > 0);
+    if (!denied) return undefined;
+    const where = route.namespace !== undefined
+      ? ` in the namespace "${route.namespace}"`
+      : " at the cluster scope";
+    return status(
+      403,
+      "Forbidden",
+      `${qualified} is forbidden: User "system:serviceaccount:test:linkerd-mcp" cannot ${verb} ` +
+        `resource "${r.plural}" in API group "${route.group}"${where}`,
+      { kind: r.plural, ...(route.group ? { group: route.group } : {}) },
+    );
+  }
+
+  function withVersion(obj: KubeObject, route: Route): KubeObject {
+    const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
+    return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+  }
+
+  function selected(route: Route, url: URL): KubeObject[] | Response {
+    let selector: LabelSelector | undefined;
+    const text = url.searchParams.get("labelSelector");
+    if (text) {
+      try {
+        selector = parseSelector(text);
+      } catch (err) {
+        return status(400, "BadRequest", `unable to parse requirement: ${(err as Error).message}`);
+      }
+    }
+    return (state.byKey.get(route.key) ?? []).filter((o) =>
+      (route.namespace === undefined || o.metadata.namespace === route.namespace) &&
+      (!selector || matchesSelector(selector, o.metadata.labels))
+    );
+  }
+
+  function list(route: Route, url: URL): Response {
+    const items = selected(route, url);
+    if (items instanceof Response) return items;
+    const r = RESOURCES[route.key];
+    const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
+    let offset = 0;
+    const cont = url.searchParams.get("continue");
+    if (cont) {
+      try {
+        offset = (JSON.parse(atob(cont)) as { o: number }).o;
+        if (!Number.isInteger(offset) || offset < 0) throw new TypeError("bad offset");
+      } catch {
+        return status(400, "BadRequest", "continue key is not valid: bad token");
+      }
+    }
+    const limit = Number(url.searchParams.get("limit") ?? "0");
+    const end = limit > 0 ? Math.min(items.length, offset + limit) : items.length;
+    const page = items.slice(offset, end).map((o) => withVersion(o, route));
+    const metadata: Record<string, unknown> = { resourceVersion: String(state.resourceVersion) };
+    if (end < items.length) {
+      metadata["continue"] = btoa(JSON.stringify({ o: end }));
+      metadata["remainingItemCount"] = items.length - end;
+    }
+    return Response.json({ kind: `${r.kind}List`, apiVersion, metadata, items: page });
+  }
+
+  function watch(route: Route, url: URL): Response {
+    const items = selected(route, url);
+    if (items instanceof Response) return items;
+    const enc = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const o of items) {
+          controller.enqueue(
+            enc.encode(JSON.stringify({ type: "ADDED", object: withVersion(o, route) }) + "\n"),
+          );
+        }
+        controller.close();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
+  function get(route: Route): Response {
+    const r = RESOURCES[route.key];
+    const found = (state.byKey.get(route.key) ?? []).find((o) =>
+      o.metadata.name === route.name &&
+      (!r.namespaced || o.metadata.namespace === route.namespace)
+    );
+    if (!found) {
+      const qualified = route.group ? `${r.plural}.${route.group}` : r.plural;
+      return status(404, "NotFound", `${qualified} "${route.name}" not found`, {
+        name: route.name,
+        kind: r.plural,
+        ...(route.group ? { group: route.group } : {}),
+      });
+    }
+    return Response.json(withVersion(found, route));
+  }
+
+  function answer(req: Request, url: URL): Response {
+    if (token !== null && req.headers.get("authorization") !== `Bearer ${token}`) {
+      return status(401, "Unauthorized", "Unauthorized");
+    }
+    if (failAlways !== undefined) {
+      return status(failAlways, "InternalError", "stand-in failure (always)");
+    }
+    if (failCount > 0) {
+      failCount--;
+      return status(failStatus, "InternalError", "stand-in failure (next)");
+    }
+    if (req.method !== "GET") return status(405, "MethodNotAllowed", "the stand-in is read-only");
+    const proxy = url.pathname.match(
+      /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)?$/,
+    );
+    if (proxy) {
+      if (!opts.proxy) return notFoundPath();
+      return opts.proxy({
+        namespace: decodeURIComponent(proxy[1]!),
+        service: decodeURIComponent(proxy[2]!),
+        rest: proxy[3] ?? "/",
+        url,
+      });
+    }
+    const route = parsePath(url.pathname);
+    if (route === "unknown" || !isServed(route)) return notFoundPath();
+    const isWatch = ["1", "true"].includes(url.searchParams.get("watch") ?? "");
+    const verb = route.name !== undefined ? "get" : isWatch ? "watch" : "list";
+    const denied = forbidden(route, verb);
+    if (denied) return denied;
+    if (route.name !== undefined) return get(route);
+    return isWatch ? watch(route, url) : list(route, url);
+  }
+
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: SERVER_CERT,
+    key: SERVER_KEY,
+    signal: closing.signal,
+    onListen() {},
+    onError(err) {
+      return status(500, "InternalError", `stand-in error: ${String(err)}`);
+    },
+  }, async (req) => {
+    const url = new URL(req.url);
+    await sleep(latencyMs, AbortSignal.any([closing.signal, req.signal]));
+    const res = answer(req, url);
+    requests.push({
+      method: req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: res.status,
+    });
+    return res;
+  });
+
+  const port = server.addr.port;
+  const url = `https://127.0.0.1:${port}`;
+  const dir = await Deno.makeTempDir({ prefix: "linkerd-mcp-standin-" });
+  await Deno.writeTextFile(`${dir}/ca.crt`, STANDIN_CA_PEM);
+  const kubeconfigPath = `${dir}/config`;
+  await Deno.writeTextFile(kubeconfigPath, standinKubeconfig(url, dir, token, opts.contexts));
+
+  return {
+    url,
+    port,
+    kubeconfigPath,
+    dir,
+    requests,
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    failNext(n, code = 500) {
+      failCount = n;
+      failStatus = code;
+    },
+    failAlways(code) {
+      failAlways = code;
+    },
+    unserve(entry) {
+      unserved.add(entry);
+    },
+    serve(entry) {
+      unserved.delete(entry);
+    },
+    setObjects(objects) {
+      state = index(objects);
+    },
+    async close() {
+      closing.abort();
+      await server.finished;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The kubeconfig text for a stand-in at `url` (CA embedded, and by file in `dir`). */
+function standinKubeconfig(
+  url: string,
+  dir: string,
+  token: string | null,
+  extra: StandinOptions["contexts"] = [],
+): string {
+  const caData = btoa(STANDIN_CA_PEM);
+  const users = [
+    { name: "standin", user: token !== null ? { token } : {} },
+    { name: "standin-wrong-token", user: { token: "wrong-token" } },
+    ...extra.map((c) => ({ name: c.name, user: c.token ? { token: c.token } : {} })),
+  ];
+  const contexts = [
+    { name: "standin", context: { cluster: "standin", user: "standin" } },
+    { name: "standin-wrong-token", context: { cluster: "standin", user: "standin-wrong-token" } },
+    { name: "standin-ca-file", context: { cluster: "standin-ca-file", user: "standin" } },
+    ...extra.map((c) => ({ name: c.name, context: { cluster: "standin", user: c.name } })),
+  ];
+  return stringifyYaml({
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": "standin",
+    clusters: [
+      { name: "standin", cluster: { server: url, "certificate-authority-data": caData } },
+      { name: "standin-ca-file", cluster: { server: url, "certificate-authority": "ca.crt" } },
+    ],
+    users,
+    contexts,
+    preferences: {},
+  });
+}
