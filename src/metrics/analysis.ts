@@ -53,7 +53,13 @@ export function summarize(c: RequestCounts, windowSeconds: number): RequestSumma
   const total = c.success + c.failure;
   // increase() extrapolates, so an idle counter can give a tiny positive number.
   if (!(total > 1e-9)) {
-    return { status: "no traffic", requestCount: 0, requestRate: 0, successRate: null, errorRate: null };
+    return {
+      status: "no traffic",
+      requestCount: 0,
+      requestRate: 0,
+      successRate: null,
+      errorRate: null,
+    };
   }
   const sr = (c.success / total) * 100;
   return {
@@ -133,7 +139,9 @@ export function assessHealth(
   if (er !== null && er >= t.errorRateCritical) {
     issues.push({
       severity: "critical",
-      description: `Error rate ${er.toFixed(1)} % is at or above the critical threshold of ${t.errorRateCritical} %`,
+      description: `Error rate ${
+        er.toFixed(1)
+      } % is at or above the critical threshold of ${t.errorRateCritical} %`,
       metric: "error_rate",
       value: er,
       threshold: t.errorRateCritical,
@@ -141,7 +149,9 @@ export function assessHealth(
   } else if (er !== null && er >= t.errorRateWarning) {
     issues.push({
       severity: "warning",
-      description: `Error rate ${er.toFixed(1)} % is at or above the warning threshold of ${t.errorRateWarning} %`,
+      description: `Error rate ${
+        er.toFixed(1)
+      } % is at or above the warning threshold of ${t.errorRateWarning} %`,
       metric: "error_rate",
       value: er,
       threshold: t.errorRateWarning,
@@ -151,7 +161,9 @@ export function assessHealth(
   if (p95 !== null && p95 >= t.latencyP95CriticalMs) {
     issues.push({
       severity: "critical",
-      description: `p95 latency ${Math.round(p95)} ms is at or above the critical threshold of ${t.latencyP95CriticalMs} ms`,
+      description: `p95 latency ${
+        Math.round(p95)
+      } ms is at or above the critical threshold of ${t.latencyP95CriticalMs} ms`,
       metric: "latency_p95",
       value: p95,
       threshold: t.latencyP95CriticalMs,
@@ -159,7 +171,9 @@ export function assessHealth(
   } else if (p95 !== null && p95 >= t.latencyP95WarningMs) {
     issues.push({
       severity: "warning",
-      description: `p95 latency ${Math.round(p95)} ms is at or above the warning threshold of ${t.latencyP95WarningMs} ms`,
+      description: `p95 latency ${
+        Math.round(p95)
+      } ms is at or above the warning threshold of ${t.latencyP95WarningMs} ms`,
       metric: "latency_p95",
       value: p95,
       threshold: t.latencyP95WarningMs,
@@ -268,9 +282,9 @@ export const DEFAULT_ANOMALY_RULE: AnomalyRule = {
 };
 
 const LABEL: Record<TrendMetric, string> = {
-  request_rate: "request rate",
-  success_rate: "success rate",
-  latency_p95: "p95 latency",
+  "request_rate": "request rate",
+  "success_rate": "success rate",
+  "latency_p95": "p95 latency",
 };
 
 /** Formats a value with its unit. */

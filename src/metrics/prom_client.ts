@@ -98,7 +98,9 @@ function decode(
   const b = (body ?? {}) as ApiBody;
   if (b.status === "error") {
     throw new PromQueryError(
-      `Prometheus at ${where} rejected the query (${b.errorType ?? "error"}): ${b.error ?? "no detail"}`,
+      `Prometheus at ${where} rejected the query (${b.errorType ?? "error"}): ${
+        b.error ?? "no detail"
+      }`,
       { url: where, reason: "query" },
     );
   }
@@ -307,7 +309,11 @@ export class ProxyPromClient implements PromClient {
     const params: Record<string, string> = { query: promql };
     if (opts.time) params.time = seconds(opts.time);
     return toSamples(
-      decode(await this.#get("/api/v1/query", params, opts.signal), this.describe(), opts.onWarning),
+      decode(
+        await this.#get("/api/v1/query", params, opts.signal),
+        this.describe(),
+        opts.onWarning,
+      ),
     );
   }
 
@@ -339,11 +345,14 @@ export class ProxyPromClient implements PromClient {
     } catch (err) {
       const where = this.describe();
       if (timeout.aborted) {
-        throw new PromQueryError(`Prometheus at ${where} did not answer within ${this.timeoutMs} ms`, {
-          url: where,
-          reason: "timeout",
-          cause: err,
-        });
+        throw new PromQueryError(
+          `Prometheus at ${where} did not answer within ${this.timeoutMs} ms`,
+          {
+            url: where,
+            reason: "timeout",
+            cause: err,
+          },
+        );
       }
       const msg = err instanceof Error ? err.message : String(err);
       throw new PromQueryError(`Cannot reach Prometheus at ${where}: ${msg}`, {
@@ -403,13 +412,17 @@ export class FallbackPromClient implements PromClient {
         this.#answered = this.#primary.describe();
         return r;
       } catch (err) {
-        if (!(err instanceof PromQueryError) || (err.reason !== "unreachable" && err.reason !== "timeout")) {
+        if (
+          !(err instanceof PromQueryError) ||
+          (err.reason !== "unreachable" && err.reason !== "timeout")
+        ) {
           throw err;
         }
         try {
           const r = await f(this.#fallback);
           this.#useFallbackUntil = this.#now() + this.#retryMs;
-          this.#answered = `${this.#fallback.describe()} (${this.#primary.describe()} was not reachable)`;
+          this.#answered =
+            `${this.#fallback.describe()} (${this.#primary.describe()} was not reachable)`;
           return r;
         } catch (err2) {
           const m2 = err2 instanceof Error ? err2.message : String(err2);

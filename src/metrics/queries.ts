@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { escapeRegex, eq, formatDuration, formatMatchers, type Matcher } from "./labels.ts";
+import { eq, escapeRegex, formatDuration, formatMatchers, type Matcher } from "./labels.ts";
 
 /** Workload label names Prometheus adds to proxy series (viz's relabelling). */
 export const WORKLOAD_LABELS = ["deployment", "statefulset", "daemonset"] as const;

@@ -37,12 +37,14 @@ export function clusterNetworkMatches(mesh: MeshConfig): NetworkMatch[] {
 }
 
 /** Splits identity strings into exact names and suffixes (`*` = any, `*.a.b` = suffix `a.b`). */
-export function parseIdentities(ids: readonly string[]): { identities: string[]; suffixes: string[] } {
+export function parseIdentities(
+  ids: readonly string[],
+): { identities: string[]; suffixes: string[] } {
   const identities: string[] = [];
   const suffixes: string[] = [];
   for (const id of ids) {
     if (id === "*") suffixes.push("");
-    else if (id.startsWith("*.") && !id.slice(2).includes("*")) suffixes.push(id.slice(2));
+    else if (id.startsWith("*.")) suffixes.push(id.slice(2));
     else identities.push(id);
   }
   return { identities, suffixes };
@@ -155,24 +157,19 @@ export function authorizationPolicyAuthz(
         identities?: string[];
         identityRefs?: Array<{ kind?: string; name?: string; namespace?: string }>;
       };
-      const parsed = parseIdentities(spec.identities ?? []);
+      const { identities, suffixes } = parseIdentities(spec.identities ?? []);
       for (const r of spec.identityRefs ?? []) {
+        // as meshtls_authentication.rs: ServiceAccount -> exact id, Namespace -> `*.<ns>...`
         const k = (r.kind ?? "").toLowerCase();
-        if (k === "serviceaccount" && r.name) {
+        if (k === "serviceaccount") {
           const saNs = r.namespace ?? obj.metadata.namespace ?? ns;
-          parsed.identities.push(
-            r.name === "*"
-              ? `*`
-              : serviceAccountIdentity(r.name, saNs, opts.mesh),
-          );
-        } else if (k === "namespace" && r.name) {
-          if (r.name === "*") parsed.suffixes.push("");
-          else parsed.suffixes.push(namespaceIdentitySuffix(r.name, opts.mesh));
-        } else if (r.name === "*" || r.name === undefined) parsed.suffixes.push("");
+          identities.push(serviceAccountIdentity(r.name ?? "", saNs, opts.mesh));
+        } else if (k === "namespace") {
+          suffixes.push(namespaceIdentitySuffix(r.name ?? "", opts.mesh));
+        } else {
+          return `MeshTLSAuthentication "${refNs}/${refName}" has an identityRef of unsupported kind "${r.kind}": the policy controller ignores AuthorizationPolicy "${name}"`;
+        }
       }
-      const fixed = parseIdentities(parsed.identities);
-      const identities = fixed.identities;
-      const suffixes = [...parsed.suffixes, ...fixed.suffixes];
       if (identities.length + suffixes.length === 0) {
         return `MeshTLSAuthentication "${refNs}/${refName}" lists no identities: the policy controller ignores AuthorizationPolicy "${name}"`;
       }
@@ -232,23 +229,24 @@ export function matchNetworks(
   client: Client,
   opts: { clusterNetworks: readonly NetworkMatch[] },
 ): MatchResult {
-  if (client.ips.length === 0) {
+  const addrs = client.addrs ?? client.ips.map((t) => parseIp(t)).filter((a) => a !== undefined);
+  if (addrs.length === 0) {
     const families = new Set(
-      networks.filter((n) => isWholeFamily(n.net) && n.except.length === 0).map((n) => n.net.family),
+      networks.filter((n) => isWholeFamily(n.net) && n.except.length === 0).map((n) =>
+        n.net.family
+      ),
     );
     if (families.has(4) && families.has(6)) return "yes";
     if (networks.length > 0 && sameNetworks(networks, opts.clusterNetworks)) return "yes";
     return "unknown";
   }
   let yes = 0;
-  for (const text of client.ips) {
-    const ip = parseIp(text);
-    if (!ip) continue;
+  for (const ip of addrs) {
     if (
       networks.some((n) => cidrContains(n.net, ip) && !n.except.some((e) => cidrContains(e, ip)))
     ) yes++;
   }
-  return yes === client.ips.length ? "yes" : yes === 0 ? "no" : "unknown";
+  return yes === addrs.length ? "yes" : yes === 0 ? "no" : "unknown";
 }
 
 function sameNetworks(a: readonly NetworkMatch[], b: readonly NetworkMatch[]): boolean {

@@ -10,6 +10,8 @@ export interface Cidr {
   family: 4 | 6;
   bits: bigint;
   prefix: number;
+  /** Network mask as a bigint. */
+  mask: bigint;
   /** The block as written (`10.0.0.0/8`, or a bare IP). */
   text: string;
 }
@@ -45,7 +47,9 @@ function parseIpv6(s: string): bigint | undefined {
   if (last.includes(".")) {
     const v4 = parseIpv4(last);
     if (v4 === undefined) return undefined;
-    text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${
+      (v4 & 0xffffn).toString(16)
+    }`;
   }
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
@@ -76,7 +80,8 @@ export function parseCidr(text: string): Cidr | undefined {
     prefix = Number(prefixText);
     if (prefix > max) return undefined;
   }
-  return { family: ip.family, bits: ip.bits & mask(ip.family, prefix), prefix, text: text.trim() };
+  const m = mask(ip.family, prefix);
+  return { family: ip.family, bits: ip.bits & m, prefix, mask: m, text: text.trim() };
 }
 
 function mask(family: 4 | 6, prefix: number): bigint {
@@ -88,7 +93,7 @@ function mask(family: 4 | 6, prefix: number): bigint {
 /** True when the address lies inside the block (families must agree). */
 export function cidrContains(cidr: Cidr, ip: { family: 4 | 6; bits: bigint }): boolean {
   if (cidr.family !== ip.family) return false;
-  return (ip.bits & mask(cidr.family, cidr.prefix)) === cidr.bits;
+  return (ip.bits & cidr.mask) === cidr.bits;
 }
 
 /** True when block `inner` lies entirely inside block `outer`. */

@@ -89,6 +89,8 @@ export interface Client {
   identity?: string;
   /** Pod IPs; empty when unknown (manifests). */
   ips: string[];
+  /** `ips`, parsed (filled by the index; parsed on demand otherwise). */
+  addrs?: Array<{ family: 4 | 6; bits: bigint }>;
 }
 
 /** A decision. `undetermined` when the data cannot decide (unknown client IPs). */

@@ -83,6 +83,8 @@ export interface Standin {
   /** Stops or starts serving a resource (see {@linkcode StandinOptions.unserved}). */
   unserve(entry: string): void;
   serve(entry: string): void;
+  /** While on, every request with a `continue` token gets 410 Expired. */
+  expireContinueTokens(on: boolean): void;
   /** Replaces the objects served. */
   setObjects(objects: readonly KubeObject[]): void;
   close(): Promise<void>;
@@ -209,6 +211,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   let failCount = 0;
   let failStatus = 500;
   let failAlways: number | undefined;
+  let expireContinue = false;
   const unserved = new Set(opts.unserved ?? []);
   const token = opts.token === undefined ? STANDIN_TOKEN : opts.token;
   const requests: StandinRequest[] = [];
@@ -271,6 +274,13 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     const apiVersion = route.group ? `${route.group}/${route.version}` : route.version;
     let offset = 0;
     const cont = url.searchParams.get("continue");
+    if (cont && expireContinue) {
+      return status(
+        410,
+        "Expired",
+        "The provided continue parameter is too old to display a consistent list result.",
+      );
+    }
     if (cont) {
       try {
         offset = (JSON.parse(atob(cont)) as { o: number }).o;
@@ -370,7 +380,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     },
   }, async (req) => {
     const url = new URL(req.url);
-    await sleep(latencyMs, AbortSignal.any([closing.signal, req.signal]));
+    await sleep(latencyMs, closing.signal);
     const res = answer(req, url);
     requests.push({
       method: req.method,
@@ -386,7 +396,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   const dir = await Deno.makeTempDir({ prefix: "linkerd-mcp-standin-" });
   await Deno.writeTextFile(`${dir}/ca.crt`, STANDIN_CA_PEM);
   const kubeconfigPath = `${dir}/config`;
-  await Deno.writeTextFile(kubeconfigPath, standinKubeconfig(url, dir, token, opts.contexts));
+  await Deno.writeTextFile(kubeconfigPath, standinKubeconfig(url, token, opts.contexts));
 
   return {
     url,
@@ -410,6 +420,9 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     serve(entry) {
       unserved.delete(entry);
     },
+    expireContinueTokens(on) {
+      expireContinue = on;
+    },
     setObjects(objects) {
       state = index(objects);
     },
@@ -421,10 +434,9 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   };
 }
 
-/** The kubeconfig text for a stand-in at `url` (CA embedded, and by file in `dir`). */
+/** The kubeconfig text for a stand-in at `url` (CA embedded, or by the relative file `ca.crt`). */
 function standinKubeconfig(
   url: string,
-  dir: string,
   token: string | null,
   extra: StandinOptions["contexts"] = [],
 ): string {
@@ -452,4 +464,21 @@ function standinKubeconfig(
     contexts,
     preferences: {},
   });
+}
+
+if (import.meta.main) {
+  // `deno run -A tests/support/kube_standin.ts [PODS]`: serves a synthetic cluster, prints
+  // `{"url","kubeconfigPath"}` on one line, and stops when stdin closes.
+  const { syntheticCluster } = await import("./synthetic.ts");
+  const pods = Number(Deno.args[0] ?? 100);
+  const api = await startStandin({
+    objects: syntheticCluster({ pods, services: Math.max(1, Math.round(pods / 5)) }),
+  });
+  Deno.stdout.writeSync(
+    new TextEncoder().encode(
+      JSON.stringify({ url: api.url, kubeconfigPath: api.kubeconfigPath }) + "\n",
+    ),
+  );
+  for await (const _ of Deno.stdin.readable) { /* wait for EOF */ }
+  await api.close();
 }

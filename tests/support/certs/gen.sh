@@ -14,3 +14,7 @@ printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n
 openssl x509 -req -in "$tmp/server.csr" -CA ca.crt -CAkey "$tmp/ca.key" -CAcreateserial \
   -out server.crt -days 36500 -extfile "$tmp/server.ext"
 rm -rf "$tmp" ca.srl
+# A Linkerd trust anchor for synthetic clusters (tests/support/synthetic.ts); its key is discarded.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+  -out trust-anchor.crt -days 36500 -subj "/CN=root.linkerd.cluster.local" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"

@@ -1,0 +1,201 @@
+/**
+ * Finds where cluster credentials come from, before `@kubernetes/client-node` is
+ * loaded: an explicit kubeconfig path, `KUBECONFIG`, `~/.kube/config`, or the
+ * in-cluster service account. client-node's own fallback reports a missing
+ * kubeconfig as a misleading `HTTP protocol is not allowed` error, so the
+ * "nothing found" case is detected here and explained.
+ *
+ * @module
+ */
+import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeApiError } from "../errors.ts";
+
+/** Where the in-cluster service account is mounted. */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Where credentials come from. */
+export type KubeconfigLocation =
+  /** One or more kubeconfig files, merged first-wins as kubectl does. */
+  | { kind: "files"; paths: string[]; origin: "path" | "KUBECONFIG" | "home" }
+  /** The pod's service account (`KUBERNETES_SERVICE_HOST` and the mounted token). */
+  | { kind: "in-cluster"; server: string; tokenFile: string; caFile: string };
+
+/** Options for {@linkcode findKubeconfig}. */
+export interface FindKubeconfigOptions {
+  /** An explicit kubeconfig file; wins over everything else. */
+  kubeconfigPath?: string;
+  env: Record<string, string | undefined>;
+  /** The service account mount (tests). Default {@linkcode SERVICE_ACCOUNT_DIR}. */
+  serviceAccountDir?: string;
+  /** `windows` splits `KUBECONFIG` on `;`. Default: this machine. */
+  os?: string;
+}
+
+/**
+ * Resolves the kubeconfig: explicit path, then `KUBECONFIG` (a `:`-separated list,
+ * `;` on Windows; missing files are skipped as kubectl does), then `~/.kube/config`,
+ * then the in-cluster service account.
+ *
+ * @throws {KubeApiError} (status 0, reason `NoKubeconfig`) when nothing is found,
+ * with a message that says what to set.
+ */
+export async function findKubeconfig(opts: FindKubeconfigOptions): Promise<KubeconfigLocation> {
+  const env = opts.env;
+  if (opts.kubeconfigPath) {
+    if (!(await exists(opts.kubeconfigPath))) {
+      throw noKubeconfig(
+        `Cannot read kubeconfig "${opts.kubeconfigPath}": the file does not exist`,
+      );
+    }
+    return { kind: "files", paths: [opts.kubeconfigPath], origin: "path" };
+  }
+  const os = opts.os ?? Deno.build.os;
+  const listed = env["KUBECONFIG"]?.split(os === "windows" ? ";" : ":").filter(Boolean) ?? [];
+  if (listed.length > 0) {
+    const paths: string[] = [];
+    for (const p of listed) if (await exists(p)) paths.push(p);
+    if (paths.length === 0) {
+      throw noKubeconfig(
+        `Cannot read kubeconfig: no file named in KUBECONFIG exists (${
+          listed.map((p) => `"${p}"`).join(", ")
+        })`,
+      );
+    }
+    return { kind: "files", paths, origin: "KUBECONFIG" };
+  }
+  const home = env["HOME"] || env["USERPROFILE"];
+  const sep = os === "windows" ? "\\" : "/";
+  const homeConfig = home ? `${home.replace(/[\\/]+$/, "")}${sep}.kube${sep}config` : undefined;
+  // A refused read of ~/.kube/config is reported only when there is no in-cluster fallback.
+  let refused: unknown;
+  try {
+    if (homeConfig && await exists(homeConfig)) {
+      return { kind: "files", paths: [homeConfig], origin: "home" };
+    }
+  } catch (err) {
+    refused = err;
+  }
+  const host = env["KUBERNETES_SERVICE_HOST"];
+  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  if (host && await exists(`${saDir}/token`)) {
+    const port = env["KUBERNETES_SERVICE_PORT"] || "443";
+    const h = host.includes(":") ? `[${host}]` : host;
+    return {
+      kind: "in-cluster",
+      server: `https://${h}:${port}`,
+      tokenFile: `${saDir}/token`,
+      caFile: `${saDir}/ca.crt`,
+    };
+  }
+  if (refused) throw refused;
+  throw noKubeconfig(
+    "Cannot find a kubeconfig: KUBECONFIG is not set, " +
+      (homeConfig ? `"${homeConfig}" does not exist` : "HOME is not set") +
+      " and this is not running in a Kubernetes pod. Set KUBECONFIG in the server's environment " +
+      '(MCP clients pass only a minimal environment: add it to the client\'s "env" settings), ' +
+      "or use --manifests PATH or --demo",
+  );
+}
+
+function noKubeconfig(message: string): KubeApiError {
+  return new KubeApiError(message, { status: 0, reason: "NoKubeconfig" });
+}
+
+/** True when the file exists; a Deno permission refusal is explained, not hidden. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      throw new KubeApiError(
+        `Cannot read kubeconfig "${path}": Deno refused read access; ` +
+          `run with --allow-read (or --allow-read=${path})`,
+        { status: 0, reason: "PermissionDenied", cause: err },
+      );
+    }
+    return false;
+  }
+}
+
+/** client-node's `KubeConfig` class (passed in: client-node is loaded lazily). */
+export type KubeConfigClass = new () => KubeConfig;
+
+/**
+ * Loads the kubeconfig found by {@linkcode findKubeconfig} and selects the context.
+ *
+ * @throws {KubeApiError} (status 0) when a file cannot be parsed (`InvalidKubeconfig`) or the
+ * context does not exist (`UnknownContext`).
+ */
+export function loadKubeConfig(
+  KubeConfigCtor: KubeConfigClass,
+  location: KubeconfigLocation,
+  context: string | undefined,
+): KubeConfig {
+  const kc = new KubeConfigCtor();
+  if (location.kind === "in-cluster") {
+    kc.loadFromOptions({
+      clusters: [{ name: "in-cluster", server: location.server, caFile: location.caFile }],
+      users: [{
+        name: "in-cluster",
+        authProvider: { name: "tokenFile", config: { tokenFile: location.tokenFile } },
+      }],
+      contexts: [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster" }],
+      currentContext: "in-cluster",
+    });
+    return kc;
+  }
+  // Merge first-wins, as kubectl does with a KUBECONFIG list.
+  const clusters = new Map<string, unknown>();
+  const users = new Map<string, unknown>();
+  const contexts = new Map<string, { name: string; cluster: string; user: string }>();
+  let current: string | undefined;
+  for (const path of location.paths) {
+    const one = new KubeConfigCtor();
+    try {
+      one.loadFromFile(path);
+    } catch (err) {
+      throw new KubeApiError(`Cannot load kubeconfig "${path}": ${(err as Error).message}`, {
+        status: 0,
+        reason: "InvalidKubeconfig",
+        cause: err,
+      });
+    }
+    for (const c of one.getClusters() ?? []) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.getUsers() ?? []) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.getContexts() ?? []) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    current ||= one.getCurrentContext() || undefined;
+  }
+  const files = location.paths.map((p) => `"${p}"`).join(", ");
+  const available = [...contexts.keys()].map((n) => `"${n}"`).join(", ") || "none";
+  const name = context ?? current;
+  if (!name) {
+    throw new KubeApiError(
+      `Cannot choose a context: kubeconfig ${files} sets no current-context; ` +
+        `pass --context NAME (available: ${available})`,
+      { status: 0, reason: "UnknownContext" },
+    );
+  }
+  const ctx = contexts.get(name);
+  if (!ctx) {
+    throw new KubeApiError(
+      `Cannot find context "${name}" in kubeconfig ${files}: available contexts are ${available}`,
+      { status: 0, reason: "UnknownContext" },
+    );
+  }
+  if (!clusters.has(ctx.cluster)) {
+    throw new KubeApiError(
+      `Cannot use context "${name}": its cluster "${ctx.cluster}" is not in kubeconfig ${files}`,
+      { status: 0, reason: "InvalidKubeconfig" },
+    );
+  }
+  if (!users.has(ctx.user)) users.set(ctx.user, { name: ctx.user });
+  kc.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext: name,
+  });
+  return kc;
+}

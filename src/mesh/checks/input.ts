@@ -1,0 +1,109 @@
+/**
+ * What `check_mesh_health` reads from the cluster, loaded in one round of
+ * concurrent requests: the control-plane, viz and multicluster namespaces, every
+ * meshed pod (by label), Linkerd's ConfigMaps, CRDs and Links. Secrets are never read.
+ *
+ * @module
+ */
+import { KubeApiError } from "../../errors.ts";
+import type { ClusterSource, SourceKind } from "../../kube/source.ts";
+import type { ResourceKey } from "../../kube/resources.ts";
+import { LINKERD_CONFIGMAPS } from "../../kube/state.ts";
+import type { KubeObject } from "../../kube/types.ts";
+import type { Pod } from "../pods.ts";
+
+/** The multicluster extension's namespace, as `linkerd multicluster install` creates it. */
+export const MULTICLUSTER_NAMESPACE = "linkerd-multicluster";
+
+/** Everything the health checks look at. */
+export interface HealthInput {
+  sourceKind: SourceKind;
+  /** `describe()` of the source. */
+  source: string;
+  /** The control plane's namespace. */
+  namespace: string;
+  vizNamespace: string;
+  multiclusterNamespace: string;
+  /** True when the user pointed the server at a Prometheus (`LINKERD_PROMETHEUS_URL`). */
+  prometheusConfigured: boolean;
+  /** All Namespaces; `undefined` when they may not be listed (RBAC). */
+  namespaces: readonly KubeObject[] | undefined;
+  /** `linkerd-config` and `linkerd-identity-trust-roots`, when they exist. */
+  configMaps: readonly KubeObject[];
+  /** Deployments of the control-plane, viz and multicluster namespaces. */
+  deployments: readonly KubeObject[];
+  /** Pods of the control-plane, viz and multicluster namespaces. */
+  pods: readonly Pod[];
+  /** Every pod in the cluster carrying `linkerd.io/control-plane-ns`. */
+  meshedPods: readonly Pod[];
+  /** All CRDs; `undefined` when they may not be listed (RBAC). */
+  crds: readonly KubeObject[] | undefined;
+  links: readonly KubeObject[];
+  /** Resource types the cluster does not serve (CRD not installed). */
+  missing: readonly ResourceKey[];
+}
+
+/** Options for {@linkcode loadHealthInput}. */
+export interface LoadHealthInputOptions {
+  namespace: string;
+  vizNamespace: string;
+  multiclusterNamespace?: string;
+  prometheusConfigured?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads what the health checks need. Lists that RBAC forbids for Namespaces and
+ * CRDs, and a Link CRD that is not installed, degrade to unknown or empty.
+ *
+ * @throws {KubeApiError} when the API server refuses other reads or cannot be reached.
+ */
+export async function loadHealthInput(
+  source: ClusterSource,
+  opts: LoadHealthInputOptions,
+): Promise<HealthInput> {
+  const mcNamespace = opts.multiclusterNamespace ?? MULTICLUSTER_NAMESPACE;
+  const namespaces = [...new Set([opts.namespace, opts.vizNamespace, mcNamespace])];
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const missing: ResourceKey[] = [];
+  const [nsList, configMaps, deployments, pods, meshedPods, crds, links] = await Promise.all([
+    tolerate(source.list("namespaces", signal), [403]),
+    Promise.all(LINKERD_CONFIGMAPS.map((n) => source.get("configmaps", n, opts.namespace))),
+    Promise.all(
+      namespaces.map((namespace) => source.list("deployments", { namespace, ...signal })),
+    ),
+    Promise.all(namespaces.map((namespace) => source.list("pods", { namespace, ...signal }))),
+    source.list("pods", { labelSelector: "linkerd.io/control-plane-ns", ...signal }),
+    tolerate(source.list("crds", signal), [403]),
+    source.list("links", signal).catch((err) => {
+      if (err instanceof KubeApiError && err.status === 404) missing.push("links");
+      else if (!(err instanceof KubeApiError && err.status === 403)) throw err;
+      return [] as KubeObject[];
+    }),
+  ]);
+  return {
+    sourceKind: source.kind,
+    source: source.describe(),
+    namespace: opts.namespace,
+    vizNamespace: opts.vizNamespace,
+    multiclusterNamespace: mcNamespace,
+    prometheusConfigured: opts.prometheusConfigured ?? false,
+    namespaces: nsList,
+    configMaps: configMaps.filter((c): c is KubeObject => c !== undefined),
+    deployments: deployments.flat(),
+    pods: pods.flat() as Pod[],
+    meshedPods: meshedPods as Pod[],
+    crds,
+    links,
+    missing,
+  };
+}
+
+async function tolerate<T>(p: Promise<T>, statuses: number[]): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof KubeApiError && statuses.includes(err.status)) return undefined;
+    throw err;
+  }
+}

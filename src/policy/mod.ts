@@ -1,0 +1,16 @@
+/**
+ * Linkerd inbound authorization, computed as the policy controller and proxy do:
+ * build a {@linkcode PolicyIndex} once per cluster state, then ask
+ * {@linkcode analyzeAccess}, {@linkcode allowedTargets} or {@linkcode allowedSources}.
+ * Pure: no I/O, no Kubernetes client.
+ *
+ * @module
+ */
+export { buildPolicyIndex } from "./policy_index.ts";
+export type { BuildPolicyIndexOptions, PolicyIndex } from "./policy_index.ts";
+export { analyzeAccess } from "./analyze.ts";
+export type { AccessAnalysis, AnalyzeAccessOptions, PortAnalysis, ServiceRef } from "./analyze.ts";
+export { allowedSources, allowedTargets } from "./reach.ts";
+export type { AllowedSources, AllowedTargets, SourceEntry, TargetEntry } from "./reach.ts";
+export { inboundServer } from "./inbound.ts";
+export type { Client, Decision, InboundServer } from "./types.ts";

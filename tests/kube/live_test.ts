@@ -1,0 +1,605 @@
+/**
+ * The live source over the real `@kubernetes/client-node`, talking HTTPS to the
+ * Kubernetes API stand-in.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { stringify as stringifyYaml } from "yaml";
+import { KubeApiError } from "../../src/errors.ts";
+import { createLiveSource, type CreateLiveSourceOptions } from "../../src/kube/live.ts";
+import { RESOURCE_KEYS, RESOURCES, type ResourceType } from "../../src/kube/resources.ts";
+import { loadState } from "../../src/kube/state.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import {
+  type Standin,
+  STANDIN_CA_PEM,
+  STANDIN_TOKEN,
+  type StandinOptions,
+  startStandin,
+} from "../support/kube_standin.ts";
+import { syntheticCluster } from "../support/synthetic.ts";
+
+function pod(name: string, namespace: string, labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } };
+}
+
+/** One object of every resource type the server reads. */
+function oneOfEach(): KubeObject[] {
+  return RESOURCE_KEYS.map((key) => {
+    const r: ResourceType = RESOURCES[key];
+    return {
+      apiVersion: r.group ? `${r.group}/${r.versions[0]}` : r.versions[0]!,
+      kind: r.kind,
+      metadata: { name: `the-${key}`, ...(r.namespaced ? { namespace: "emojivoto" } : {}) },
+    };
+  });
+}
+
+const BASE_OBJECTS: KubeObject[] = [
+  ...oneOfEach(),
+  pod("web-1", "emojivoto", { app: "web", tier: "front" }),
+  pod("web-2", "emojivoto", { app: "web", tier: "front" }),
+  pod("voting-1", "emojivoto", { app: "voting" }),
+  pod("books-1", "booksapp", { app: "books" }),
+  { apiVersion: "v1", kind: "Namespace", metadata: { name: "emojivoto" } },
+];
+
+async function withStandin(
+  opts: StandinOptions,
+  fn: (
+    api: Standin,
+    live: (o?: Partial<CreateLiveSourceOptions>) => ReturnType<typeof createLiveSource>,
+  ) => Promise<void>,
+): Promise<void> {
+  const api = await startStandin({ objects: BASE_OBJECTS, ...opts });
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    await fn(api, async (o = {}) => {
+      const s = await createLiveSource({
+        kubeconfigPath: api.kubeconfigPath,
+        env: {},
+        timeoutMs: 5_000,
+        cacheTtlMs: 0,
+        ...o,
+      });
+      opened.push(s);
+      return s;
+    });
+  } finally {
+    for (const s of opened) await s.close();
+    await api.close();
+  }
+}
+
+async function rejectsKube(
+  promise: Promise<unknown>,
+  expected: { status: number; reason?: string; message?: RegExp },
+): Promise<KubeApiError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof KubeApiError, `expected KubeApiError, got ${String(caught)}`);
+  assert.equal(caught.status, expected.status, caught.message);
+  if (expected.reason) assert.equal(caught.reason, expected.reason, caught.message);
+  if (expected.message) assert.match(caught.message, expected.message);
+  return caught;
+}
+
+Deno.test({
+  name: "createLiveSource() lists every resource type the server reads",
+  async fn() {
+    await withStandin({}, async (_api, live) => {
+      const src = await live();
+      for (const key of RESOURCE_KEYS) {
+        const r: ResourceType = RESOURCES[key];
+        const items = await src.list(key);
+        const mine = items.find((o) => o.metadata.name === `the-${key}`);
+        assert.ok(mine, `${key} lists its object`);
+        assert.equal(mine.kind, r.kind);
+        assert.equal(mine.apiVersion, r.group ? `${r.group}/${r.versions[0]}` : r.versions[0]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "list() honours namespace and label selector",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const src = await live();
+      const names = (items: KubeObject[]) => items.map((o) => o.metadata.name).sort();
+      assert.deepEqual(names(await src.list("pods", { namespace: "booksapp" })), ["books-1"]);
+      assert.deepEqual(
+        names(await src.list("pods", { labelSelector: "app=web,tier in (front)" })),
+        ["web-1", "web-2"],
+      );
+      assert.deepEqual(
+        names(await src.list("pods", { namespace: "emojivoto", labelSelector: "app!=web,app" })),
+        ["voting-1"],
+      );
+      // Cluster-scoped resources ignore the namespace.
+      assert.equal((await src.list("namespaces", { namespace: "x" })).length, 2);
+      const paths = api.requests.map((r) => r.path);
+      assert.ok(paths.includes("/api/v1/namespaces/booksapp/pods"));
+      assert.ok(paths.includes("/api/v1/pods"));
+      assert.ok(paths.includes("/api/v1/namespaces"));
+    });
+  },
+});
+
+Deno.test({
+  name: "get() reads one object and returns undefined on 404",
+  async fn() {
+    await withStandin({}, async (_api, live) => {
+      const src = await live();
+      const got = await src.get("pods", "web-1", "emojivoto");
+      assert.equal(got?.metadata.labels?.["app"], "web");
+      assert.equal(got?.kind, "Pod");
+      assert.equal(await src.get("pods", "nope", "emojivoto"), undefined);
+      assert.equal((await src.get("namespaces", "emojivoto"))?.metadata.name, "emojivoto");
+      assert.equal(await src.get("servers", "nope", "emojivoto"), undefined);
+      await assert.rejects(src.get("pods", "web-1"), TypeError);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() follows limit/continue pagination over 500 items",
+  async fn() {
+    const objects = Array.from({ length: 1234 }, (_, i) => pod(`p-${i}`, `ns-${i % 3}`));
+    await withStandin({ objects }, async (api, live) => {
+      const src = await live();
+      const items = await src.list("pods");
+      assert.equal(items.length, 1234);
+      assert.equal(
+        new Set(items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`)).size,
+        1234,
+      );
+      const pages = api.requests.filter((r) => r.path === "/api/v1/pods");
+      assert.equal(pages.length, 3);
+      assert.ok(pages.every((r) => r.query["limit"] === "500"));
+      assert.equal(pages[0]!.query["continue"], undefined);
+      assert.ok(pages[1]!.query["continue"]);
+      const small = await live({ pageSize: 100 });
+      assert.equal((await small.list("pods", { namespace: "ns-0" })).length, 412);
+      // An expired continue token falls back to one unpaginated list, as client-go does.
+      api.expireContinueTokens(true);
+      api.requests.length = 0;
+      assert.equal((await small.list("pods")).length, 1234);
+      assert.deepEqual(api.requests.map((r) => [r.status, r.query["limit"]]), [
+        [200, "100"],
+        [410, "100"],
+        [200, undefined],
+      ]);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() falls back through versions and reports an unserved CRD as 404",
+  async fn() {
+    await withStandin(
+      { unserved: ["policy.linkerd.io/v1beta3", "links.multicluster.linkerd.io"] },
+      async (api, live) => {
+        const src = await live();
+        const servers = await src.list("servers");
+        assert.equal(servers.length, 1);
+        assert.equal(servers[0]!.apiVersion, "policy.linkerd.io/v1beta2");
+        api.requests.length = 0;
+        await src.list("servers");
+        assert.deepEqual(api.requests.map((r) => r.path), [
+          "/apis/policy.linkerd.io/v1beta2/servers",
+        ]);
+        await rejectsKube(src.list("links", { namespace: "linkerd-multicluster" }), {
+          status: 404,
+          reason: "NotFound",
+          message:
+            /^Cannot list links\.multicluster\.linkerd\.io in namespace "linkerd-multicluster": .*is its CRD installed\?$/,
+        });
+        const state = await loadState(src, ["links", "servers", "pods"], {
+          linkerdNamespace: "linkerd",
+        });
+        assert.deepEqual(state.missing, ["links"]);
+        assert.equal(state.objects.pods?.length, 5);
+      },
+    );
+  },
+});
+
+Deno.test({
+  name: "list() maps 401, 403 and 500 to KubeApiError",
+  async fn() {
+    await withStandin({ forbidden: { namespaces: ["secret-ns"] } }, async (api, live) => {
+      const wrong = await live({ context: "standin-wrong-token" });
+      await rejectsKube(wrong.list("pods"), {
+        status: 401,
+        reason: "Unauthorized",
+        message: /^Cannot list pods in all namespaces: Unauthorized: .*"standin-wrong-token"/,
+      });
+      const src = await live();
+      await rejectsKube(src.list("servers", { namespace: "secret-ns" }), {
+        status: 403,
+        reason: "Forbidden",
+        message:
+          /^Cannot list servers\.policy\.linkerd\.io in namespace "secret-ns": servers\.policy\.linkerd\.io is forbidden: User/,
+      });
+      await rejectsKube(src.get("configmaps", "linkerd-config", "secret-ns"), { status: 403 });
+      // A role limited to some namespaces cannot list across all of them.
+      await rejectsKube(src.list("pods"), { status: 403, message: /at the cluster scope$/ });
+      api.failNext(1);
+      const ns = { namespace: "emojivoto" };
+      await rejectsKube(src.list("pods", ns), { status: 500, reason: "InternalError" });
+      assert.equal((await src.list("pods", ns)).length, 4);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() reports an unreachable API server as status 0 quickly",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const src = await live();
+      await api.close();
+      const started = performance.now();
+      await rejectsKube(src.list("pods"), {
+        status: 0,
+        reason: "ECONNREFUSED",
+        message:
+          /^Cannot list pods in all namespaces: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+/,
+      });
+      assert.ok(performance.now() - started < 2_000);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() times out on a slow API server within timeoutMs",
+  async fn() {
+    await withStandin({ latencyMs: 3_000 }, async (_api, live) => {
+      const src = await live({ timeoutMs: 300 });
+      const started = performance.now();
+      await rejectsKube(src.list("pods", { namespace: "emojivoto" }), {
+        status: 0,
+        reason: "Timeout",
+        message: /did not answer within 300 ms$/,
+      });
+      const took = performance.now() - started;
+      assert.ok(took >= 290 && took < 1_500, `took ${took} ms`);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() rejects with the signal's reason when aborted",
+  async fn() {
+    await withStandin({ latencyMs: 2_000 }, async (_api, live) => {
+      for (const cacheTtlMs of [0, 3_000]) {
+        const src = await live({ cacheTtlMs });
+        const ctl = new AbortController();
+        setTimeout(() => ctl.abort(new DOMException("stop", "AbortError")), 50);
+        await assert.rejects(src.list("pods", { signal: ctl.signal }), { name: "AbortError" });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "list() reuses results within the cache TTL",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const src = await live({ cacheTtlMs: 60_000 });
+      const [a, b] = await Promise.all([src.list("pods"), src.list("pods")]);
+      assert.equal(a.length, 5);
+      assert.notEqual(a, b);
+      await src.list("pods");
+      await src.list("pods", { labelSelector: "app=web" });
+      await src.get("pods", "web-1", "emojivoto");
+      await src.get("pods", "web-1", "emojivoto");
+      assert.equal(api.requests.length, 3);
+      const short = await live({ cacheTtlMs: 50 });
+      await short.list("pods");
+      await new Promise((r) => setTimeout(r, 80));
+      await short.list("pods");
+      assert.equal(api.requests.length, 5);
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() selects contexts and explains an unknown one",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const viaFile = await live({ context: "standin-ca-file" });
+      assert.equal(viaFile.describe(), `cluster "standin-ca-file" at ${api.url}`);
+      assert.equal((await viaFile.list("pods")).length, 5);
+      const def = await live();
+      assert.equal(def.describe(), `cluster "standin" at ${api.url}`);
+      assert.ok(!def.describe().includes(STANDIN_TOKEN));
+      await rejectsKube(live({ context: "prod" }), {
+        status: 0,
+        reason: "UnknownContext",
+        message:
+          /^Cannot find context "prod" in kubeconfig ".*": available contexts are "standin", "standin-wrong-token", "standin-ca-file"$/,
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() merges a KUBECONFIG list first-wins and skips missing files",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const other = `${api.dir}/other`;
+      await Deno.writeTextFile(
+        other,
+        stringifyYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          "current-context": "elsewhere",
+          clusters: [{ name: "elsewhere", cluster: { server: "https://127.0.0.1:1" } }],
+          users: [{ name: "u", user: { token: "t" } }],
+          contexts: [{ name: "elsewhere", context: { cluster: "elsewhere", user: "u" } }],
+        }),
+      );
+      const env = { KUBECONFIG: `${api.dir}/missing:${api.kubeconfigPath}:${other}` };
+      const src = await live({ kubeconfigPath: "", env });
+      assert.equal(src.describe(), `cluster "standin" at ${api.url}`);
+      const picked = await live({ kubeconfigPath: "", env, context: "elsewhere" });
+      assert.equal(picked.describe(), 'cluster "elsewhere" at https://127.0.0.1:1');
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() explains a missing kubeconfig instead of falling back",
+  async fn() {
+    const home = await Deno.makeTempDir();
+    try {
+      await rejectsKube(createLiveSource({ env: { HOME: home }, timeoutMs: 1_000 }), {
+        status: 0,
+        reason: "NoKubeconfig",
+        message:
+          /^Cannot find a kubeconfig: KUBECONFIG is not set, ".*\/\.kube\/config" does not exist/,
+      });
+      await rejectsKube(
+        createLiveSource({ env: { KUBECONFIG: `${home}/a:${home}/b` }, timeoutMs: 1_000 }),
+        { status: 0, reason: "NoKubeconfig", message: /no file named in KUBECONFIG exists/ },
+      );
+      await rejectsKube(
+        createLiveSource({ kubeconfigPath: `${home}/nope`, env: {}, timeoutMs: 1_000 }),
+        { status: 0, reason: "NoKubeconfig", message: /the file does not exist$/ },
+      );
+      await Deno.writeTextFile(`${home}/bad`, "clusters: [{name: x}]\n");
+      await rejectsKube(
+        createLiveSource({ kubeconfigPath: `${home}/bad`, env: {}, timeoutMs: 1_000 }),
+        { status: 0, reason: "InvalidKubeconfig", message: /^Cannot load kubeconfig ".*bad": / },
+      );
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() reads ~/.kube/config and the in-cluster service account",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const home = `${api.dir}/home`;
+      await Deno.mkdir(`${home}/.kube`, { recursive: true });
+      await Deno.copyFile(api.kubeconfigPath, `${home}/.kube/config`);
+      await Deno.writeTextFile(`${home}/.kube/ca.crt`, STANDIN_CA_PEM);
+      const fromHome = await live({
+        kubeconfigPath: "",
+        env: { HOME: home },
+        context: "standin-ca-file",
+      });
+      assert.equal((await fromHome.list("pods")).length, 5);
+
+      const sa = `${api.dir}/sa`;
+      await Deno.mkdir(sa);
+      await Deno.writeTextFile(`${sa}/token`, STANDIN_TOKEN);
+      await Deno.writeTextFile(`${sa}/ca.crt`, STANDIN_CA_PEM);
+      const inCluster = await live({
+        kubeconfigPath: "",
+        env: { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: String(api.port) },
+        serviceAccountDir: sa,
+      });
+      assert.equal(inCluster.describe(), `cluster "in-cluster" at ${api.url}`);
+      assert.equal((await inCluster.list("pods")).length, 5);
+      assert.equal(api.requests.at(-1)?.status, 200);
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() runs an exec credential plugin",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const plugin = `${api.dir}/plugin.sh`;
+      const credential = {
+        apiVersion: "client.authentication.k8s.io/v1beta1",
+        kind: "ExecCredential",
+        status: { token: STANDIN_TOKEN },
+      };
+      await Deno.writeTextFile(
+        plugin,
+        `#!/bin/sh\necho run >> "${api.dir}/runs"\necho '${JSON.stringify(credential)}'\n`,
+      );
+      await Deno.chmod(plugin, 0o755);
+      const config = `${api.dir}/exec`;
+      await Deno.writeTextFile(
+        config,
+        stringifyYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          "current-context": "exec",
+          clusters: [{
+            name: "c",
+            cluster: { server: api.url, "certificate-authority-data": btoa(STANDIN_CA_PEM) },
+          }],
+          users: [{
+            name: "exec",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1beta1",
+                command: plugin,
+                interactiveMode: "Never",
+              },
+            },
+          }],
+          contexts: [{ name: "exec", context: { cluster: "c", user: "exec" } }],
+        }),
+      );
+      const src = await live({ kubeconfigPath: config });
+      assert.equal((await src.list("pods")).length, 5);
+      assert.equal((await src.list("namespaces")).length, 2);
+      // The credential has no expiry: it is reused briefly instead of running the plugin again.
+      assert.equal(await Deno.readTextFile(`${api.dir}/runs`), "run\n");
+    });
+  },
+});
+
+Deno.test({
+  name: "proxyGet() reaches a service proxy path with the cluster's credentials",
+  async fn() {
+    await withStandin({
+      proxy: ({ namespace, service, rest, url }) =>
+        Response.json({
+          status: "success",
+          data: { namespace, service, rest, query: url.searchParams.get("query") },
+        }),
+    }, async (api, live) => {
+      const src = await live();
+      const res = await src.proxyGet(
+        "/api/v1/namespaces/linkerd-viz/services/prometheus:9090/proxy/api/v1/query",
+        { query: 'up{job="linkerd-proxy"}' },
+      );
+      assert.equal(res.status, 200);
+      assert.match(res.contentType, /application\/json/);
+      assert.deepEqual(JSON.parse(res.body).data, {
+        namespace: "linkerd-viz",
+        service: "prometheus:9090",
+        rest: "/api/v1/query",
+        query: 'up{job="linkerd-proxy"}',
+      });
+      api.failAlways(503);
+      assert.equal((await src.proxyGet("/api/v1/namespaces/x/services/y/proxy/", {})).status, 503);
+    });
+  },
+});
+
+Deno.test({
+  name: "list() reads a 10,000-pod synthetic cluster",
+  async fn() {
+    const objects = syntheticCluster({ pods: 10_000, services: 2_000, namespaces: 20 });
+    await withStandin({ objects }, async (api, live) => {
+      const src = await live({ timeoutMs: 30_000 });
+      const pods = await src.list("pods");
+      assert.equal(pods.length, 10_003);
+      assert.equal(api.requests.length, 21);
+      const state = await loadState(src, ["configmaps", "namespaces"], {
+        linkerdNamespace: "linkerd",
+      });
+      assert.equal(state.objects.configmaps?.length, 2);
+      assert.equal(state.objects.namespaces?.length, 21);
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() rejects a plain HTTP server without insecure-skip-tls-verify",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/config`,
+        stringifyYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          "current-context": "plain",
+          clusters: [{ name: "plain", cluster: { server: "http://127.0.0.1:8080" } }],
+          users: [{ name: "u", user: {} }],
+          contexts: [{ name: "plain", context: { cluster: "plain", user: "u" } }],
+        }),
+      );
+      await rejectsKube(
+        createLiveSource({ kubeconfigPath: `${dir}/config`, env: {}, timeoutMs: 1_000 }),
+        { status: 0, reason: "InvalidKubeconfig", message: /insecure-skip-tls-verify: true/ },
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "list() explains a server certificate that the kubeconfig's CA does not sign",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      await Deno.writeTextFile(
+        `${api.dir}/no-ca`,
+        stringifyYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          "current-context": "no-ca",
+          clusters: [{ name: "no-ca", cluster: { server: api.url } }],
+          users: [{ name: "u", user: { token: STANDIN_TOKEN } }],
+          contexts: [{ name: "no-ca", context: { cluster: "no-ca", user: "u" } }],
+        }),
+      );
+      const src = await live({ kubeconfigPath: `${api.dir}/no-ca` });
+      await rejectsKube(src.list("pods"), {
+        status: 0,
+        reason: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+        message: /cannot verify the TLS certificate of the API server .*context "no-ca"$/,
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "startStandin() serves watch, Status errors and a request log",
+  async fn() {
+    await withStandin({}, async (api) => {
+      const client = Deno.createHttpClient({ caCerts: [STANDIN_CA_PEM] });
+      const headers = { authorization: `Bearer ${STANDIN_TOKEN}` };
+      const get = async (path: string, h: Record<string, string> = headers) => {
+        const res = await fetch(`${api.url}${path}`, { client, headers: h });
+        return { status: res.status, text: await res.text() };
+      };
+      try {
+        const watch = await get(
+          "/api/v1/namespaces/emojivoto/pods?watch=1&labelSelector=app%3Dweb",
+        );
+        assert.equal(watch.status, 200);
+        const events = watch.text.trim().split("\n").map((l) => JSON.parse(l));
+        assert.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), [
+          "ADDED web-1",
+          "ADDED web-2",
+        ]);
+        const list = JSON.parse((await get("/api/v1/pods?limit=2")).text);
+        assert.equal(list.kind, "PodList");
+        assert.equal(list.items.length, 2);
+        assert.equal(list.metadata.remainingItemCount, 3);
+        assert.ok(Number(list.metadata.resourceVersion) > 0);
+        assert.equal((await get("/api/v1/pods", {})).status, 401);
+        assert.equal(JSON.parse((await get("/api/v1/pods", {})).text).reason, "Unauthorized");
+        assert.equal((await get("/apis/policy.linkerd.io/v9/servers")).status, 404);
+        assert.equal((await get("/api/v1/secrets")).status, 404);
+        assert.equal((await get("/api/v1/pods?continue=garbage")).status, 400);
+        assert.deepEqual(api.requests[0], {
+          method: "GET",
+          path: "/api/v1/namespaces/emojivoto/pods",
+          query: { watch: "1", labelSelector: "app=web" },
+          status: 200,
+        });
+      } finally {
+        client.close();
+      }
+    });
+  },
+});
