@@ -128,3 +128,16 @@ export const ENV_VARS = [
   "LINKERD_MCP_LOG_LEVEL",
   "LINKERD_MCP_HTTP_TOKEN",
 ] as const;
+
+/**
+ * Variables the server does not read itself but passes to kubeconfig exec credential
+ * plugins (`aws`, `gke-gcloud-auth-plugin`, `kubelogin`): with `--ignore-env` a plugin
+ * sees only allowed variables.
+ */
+export const PLUGIN_ENV_VARS = [
+  "PATH",
+  "AWS_*",
+  "CLOUDSDK_*",
+  "AZURE_*",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+] as const;

@@ -11,11 +11,10 @@
  * @module
  */
 import { MemorySource } from "../kube/memory.ts";
-import { normalizeNamespace } from "../kube/manifests.ts";
 import type { KubeObject } from "../kube/types.ts";
-import { injectorConfigFromObjects, podsFromWorkload, shortHash } from "../kube/workload_pods.ts";
-import { parseManifestText } from "../kube/yaml_docs.ts";
-import { DEMO_MANIFESTS } from "./data.gen.ts";
+import type { InjectorConfig } from "../kube/inject.ts";
+import { podsFromWorkload, shortHash } from "../kube/workload_pods.ts";
+import { DEMO_INJECTOR_CONFIG_JSON, DEMO_OBJECTS_JSON } from "./data.gen.ts";
 import { runningPodStatus, workloadStatus } from "./_status.ts";
 
 /** The demo's fixed clock when none is given: objects' ages are relative to it. */
@@ -33,28 +32,12 @@ export interface CreateDemoSourceOptions {
   now?: Date;
 }
 
-let parsed: KubeObject[] | undefined;
-
-function manifestObjects(): KubeObject[] {
-  if (!parsed) {
-    parsed = [];
-    for (const { name, text } of DEMO_MANIFESTS) {
-      for (const { object } of parseManifestText(text, `demo/${name}`).entries) {
-        if (object.kind === "Secret") continue;
-        normalizeNamespace(object);
-        parsed.push(object);
-      }
-    }
-  }
-  return structuredClone(parsed);
-}
-
 /** Builds the demo mesh's objects (see the module doc). */
 export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
   const now = (opts.now ?? DEMO_DEFAULT_NOW).getTime();
   const installed = now - 7 * DAY;
   const started = now - 2 * DAY;
-  const objects = manifestObjects();
+  const objects = JSON.parse(DEMO_OBJECTS_JSON) as KubeObject[];
   objects.forEach((o, i) => {
     o.metadata.creationTimestamp = iso(installed + i * 1000);
     o.metadata.uid = uid(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
@@ -66,7 +49,7 @@ export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
   const namespaces = new Map(
     objects.filter((o) => o.kind === "Namespace").map((o) => [o.metadata.name, o]),
   );
-  const injector = injectorConfigFromObjects(objects, DEMO_CONTROL_PLANE_NAMESPACE);
+  const injector = JSON.parse(DEMO_INJECTOR_CONFIG_JSON) as InjectorConfig;
   const pods: KubeObject[] = [];
   const perNode = NODES.map(() => 0);
   for (const w of objects) {

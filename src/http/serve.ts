@@ -124,8 +124,14 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.tokenReview ? { tokenReview: opts.tokenReview } : {}),
   });
-  const live = new Set<McpServer>();
   let draining = false;
+  // Fires when the drain timeout is reached: requests still running are answered 503.
+  const hardStop = new AbortController();
+  const stopped = new Promise<Response>((resolve) => {
+    hardStop.signal.addEventListener("abort", () => {
+      resolve(jsonError(503, "Server shut down before the request finished"));
+    });
+  });
 
   async function handleMcp(req: Request): Promise<Response> {
     if (draining) return jsonError(503, "Server is shutting down", { "Retry-After": "1" });
@@ -206,13 +212,14 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
     });
-    live.add(server);
     try {
       await server.connect(transport);
-      return await transport.handleRequest(inner);
+      const res = await Promise.race([transport.handleRequest(inner), stopped]);
+      return hardStop.signal.aborted
+        ? jsonError(503, "Server shut down before the request finished")
+        : res;
     } finally {
-      live.delete(server);
-      await server.close().catch(() => {});
+      server.close().catch(() => {});
     }
   }
 
@@ -294,7 +301,7 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
           log.warn("drain timeout reached: cancelling in-flight requests", {
             inFlight: limiter.active,
           });
-          await Promise.all([...live].map((s) => s.close().catch(() => {})));
+          hardStop.abort();
           await server.finished;
         }
         log.info("HTTP server stopped");

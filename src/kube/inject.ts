@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import type { ContainerSpec, Pod } from "../mesh/pods.ts";
 import { PROXY_CONTAINER } from "../mesh/pods.ts";
 import type { KubeObject } from "./types.ts";
@@ -87,40 +86,6 @@ export function injectMode(pod: Pod, namespace?: KubeObject): InjectMode | undef
 }
 
 /**
- * Reads the injector's settings from the `linkerd-config` ConfigMap's `values`.
- * A missing or unreadable ConfigMap gives `{}` (the defaults).
- */
-export function injectorConfigFrom(linkerdConfig: KubeObject | undefined): InjectorConfig {
-  const text = linkerdConfig?.data?.["values"];
-  if (!text) return {};
-  let values: Record<string, unknown>;
-  try {
-    const parsed = parseYaml(text);
-    if (!parsed || typeof parsed !== "object") return {};
-    values = parsed as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-  const proxy = record(values["proxy"]);
-  const image = record(proxy["image"]);
-  const out: InjectorConfig = {};
-  const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
-  const set = <K extends keyof InjectorConfig>(k: K, v: InjectorConfig[K] | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
-  set("controlPlaneNamespace", linkerdConfig?.metadata.namespace);
-  set("proxyVersion", str(image["version"]) ?? str(values["linkerdVersion"]));
-  set("proxyImage", str(image["name"]));
-  set("trustDomain", str(values["identityTrustDomain"]));
-  set("clusterNetworks", str(values["clusterNetworks"]));
-  set("defaultInboundPolicy", str(proxy["defaultInboundPolicy"]));
-  set("opaquePorts", str(proxy["opaquePorts"]));
-  if (typeof proxy["nativeSidecar"] === "boolean") out.nativeSidecar = proxy["nativeSidecar"];
-  if (typeof values["cniEnabled"] === "boolean") out.cniEnabled = values["cniEnabled"];
-  return out;
-}
-
-/**
  * Returns the pod as Linkerd's proxy injector would admit it. Pods the injector would
  * skip (see {@linkcode injectMode}) and pods that already have a `linkerd-proxy`
  * container are returned unchanged (the same object).
@@ -194,10 +159,6 @@ export function injectPod(pod: Pod, opts: InjectPodOptions = {}): Pod {
     },
   ];
   return out;
-}
-
-function record(v: unknown): Record<string, unknown> {
-  return v && typeof v === "object" ? v as Record<string, unknown> : {};
 }
 
 function initContainerFor(

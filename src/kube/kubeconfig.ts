@@ -36,8 +36,9 @@ export interface FindKubeconfigOptions {
  * `;` on Windows; missing files are skipped as kubectl does), then `~/.kube/config`,
  * then the in-cluster service account.
  *
- * @throws {KubeApiError} (status 0, reason `NoKubeconfig`) when nothing is found,
- * with a message that says what to set.
+ * @throws {NoKubeconfigError} when nothing is found, with a message that says what to set.
+ * @throws {KubeApiError} (status 0, reason `PermissionDenied`) when Deno refuses to read a
+ * kubeconfig file.
  */
 export async function findKubeconfig(opts: FindKubeconfigOptions): Promise<KubeconfigLocation> {
   const env = opts.env;
@@ -97,8 +98,19 @@ export async function findKubeconfig(opts: FindKubeconfigOptions): Promise<Kubec
   );
 }
 
-function noKubeconfig(message: string): KubeApiError {
-  return new KubeApiError(message, { status: 0, reason: "NoKubeconfig" });
+/**
+ * No kubeconfig was found (none named, none at `~/.kube/config`) and the process does
+ * not run in a cluster. A {@linkcode KubeApiError} with status 0 and reason `NoKubeconfig`.
+ */
+export class NoKubeconfigError extends KubeApiError {
+  constructor(message: string) {
+    super(message, { status: 0, reason: "NoKubeconfig" });
+    this.name = "NoKubeconfigError";
+  }
+}
+
+function noKubeconfig(message: string): NoKubeconfigError {
+  return new NoKubeconfigError(message);
 }
 
 /** True when the file exists; a Deno permission refusal is explained, not hidden. */

@@ -25,6 +25,7 @@ import {
   tryJson,
 } from "./_live_http.ts";
 import { findKubeconfig, loadKubeConfig } from "./kubeconfig.ts";
+export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
 import type { ClusterSource, ListOptions } from "./source.ts";
 import type { KubeObject } from "./types.ts";
@@ -82,8 +83,8 @@ export interface LiveSource extends ClusterSource {
  * Connects to the cluster named by the kubeconfig (or the in-cluster service account).
  * No request is sent until the first `list` or `get`.
  *
- * @throws {KubeApiError} (status 0) when no kubeconfig is found (reason `NoKubeconfig`), it
- * cannot be parsed (`InvalidKubeconfig`) or the context does not exist (`UnknownContext`).
+ * @throws {NoKubeconfigError} when no kubeconfig is found and this is not a pod.
+ * @throws {KubeApiError} (status 0) when the kubeconfig cannot be parsed (`InvalidKubeconfig`) or the context does not exist (`UnknownContext`).
  */
 export async function createLiveSource(opts: CreateLiveSourceOptions): Promise<LiveSource> {
   const location = await findKubeconfig({

@@ -12,12 +12,8 @@ import { ManifestError } from "../errors.ts";
 import { MemorySource } from "./memory.ts";
 import { resourceKeyFor, RESOURCES } from "./resources.ts";
 import { type KubeObject, positionOf, setPosition } from "./types.ts";
-import {
-  injectorConfigFromObjects,
-  isControlledWorkload,
-  isWorkload,
-  podsFromWorkload,
-} from "./workload_pods.ts";
+import { injectorConfigFromObjects } from "./injector_config.ts";
+import { isControlledWorkload, isWorkload, podsFromWorkload } from "./workload_pods.ts";
 import { parseManifestText } from "./yaml_docs.ts";
 
 /** File name endings read from folders. */

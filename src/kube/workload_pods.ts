@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Pod } from "../mesh/pods.ts";
-import { type InjectorConfig, injectorConfigFrom, injectPod } from "./inject.ts";
+import { type InjectorConfig, injectPod } from "./inject.ts";
 import type { KubeObject } from "./types.ts";
 
 /** Kinds whose pod templates stand in for pods. */
@@ -28,7 +27,7 @@ export const DEFAULT_MAX_REPLICAS = 10;
 export interface PodsFromWorkloadOptions {
   /** The workload's Namespace object (its injection and config annotations apply). */
   namespace?: KubeObject;
-  /** Injector settings (see {@linkcode injectorConfigFromObjects}). */
+  /** Injector settings (see `injectorConfigFromObjects` in `injector_config.ts`). */
   injector?: InjectorConfig;
   /** At most this many pods per workload; default {@linkcode DEFAULT_MAX_REPLICAS}. */
   maxReplicas?: number;
@@ -67,35 +66,6 @@ export function replicaCount(workload: KubeObject, maxReplicas = DEFAULT_MAX_REP
   const r = (workload.spec as { replicas?: unknown } | undefined)?.replicas;
   const n = typeof r === "number" && Number.isInteger(r) && r >= 0 ? r : 1;
   return Math.min(n, maxReplicas);
-}
-
-/**
- * The injector settings of the control plane found among the objects: `linkerd-config`
- * in `controlPlaneNamespace` (proxy version, image, trust domain, networks, native sidecar)
- * and the hash of its `linkerd-identity-trust-roots`.
- */
-export function injectorConfigFromObjects(
-  objects: readonly KubeObject[],
-  controlPlaneNamespace: string,
-): InjectorConfig {
-  const cm = objects.find((o) =>
-    o.kind === "ConfigMap" && o.metadata.name === "linkerd-config" &&
-    o.metadata.namespace === controlPlaneNamespace
-  );
-  const roots = objects.find((o) =>
-    o.kind === "ConfigMap" && o.metadata.name === "linkerd-identity-trust-roots" &&
-    o.metadata.namespace === controlPlaneNamespace
-  )?.data?.["ca-bundle.crt"];
-  return {
-    ...injectorConfigFrom(cm),
-    controlPlaneNamespace,
-    ...(roots ? { trustRootSha256: trustRootSha256(roots) } : {}),
-  };
-}
-
-/** `linkerd.io/trust-root-sha256`: SHA-256 of the trust anchors PEM (newline-terminated). */
-export function trustRootSha256(pem: string): string {
-  return createHash("sha256").update(pem.trim() + "\n").digest("hex");
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { serviceSelects } from "../kube/selectors.ts";
-import type { KubeObject } from "../kube/types.ts";
+import type { KubeObject, ObjectMeta } from "../kube/types.ts";
 
 /** The subset of a container spec this project reads. */
 export interface ContainerSpec {
@@ -68,7 +68,7 @@ export type Pod = KubeObject<PodSpec, PodStatus>;
 export const PROXY_CONTAINER = "linkerd-proxy";
 
 /** True when the pod carries Linkerd's proxy (`linkerd.io/control-plane-ns` label, as `k8s.IsMeshed`). */
-export function isMeshed(pod: KubeObject, controlPlaneNamespace?: string): boolean {
+export function isMeshed(pod: { metadata: ObjectMeta }, controlPlaneNamespace?: string): boolean {
   const cp = pod.metadata.labels?.["linkerd.io/control-plane-ns"];
   return cp !== undefined && (controlPlaneNamespace === undefined || cp === controlPlaneNamespace);
 }

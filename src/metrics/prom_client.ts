@@ -474,10 +474,10 @@ export class RecordingPromClient implements PromClient {
 }
 
 /**
- * The client `main.ts` should build: the configured URL, falling back to the API
- * server's service proxy when a live cluster provides one.
+ * The configured URL, falling back to the API server's service proxy when one is given
+ * (see `mod.ts` {@linkcode createPromClient} for the composition root's entry point).
  */
-export function createPromClient(
+export function buildPromClient(
   config: PrometheusConfig,
   opts: { fetch?: typeof fetch; serviceProxy?: ServiceProxy; vizNamespace?: string } = {},
 ): PromClient {

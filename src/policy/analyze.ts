@@ -5,14 +5,15 @@
  * @module
  */
 import { NotFoundError } from "../errors.ts";
-import { type Pod, type Service } from "../mesh/pods.ts";
-import { clientsOfService, describeClient, podIsMeshed } from "./clients.ts";
-import { type ClientDecision, decideClient, type RouteDecision } from "./evaluate.ts";
+import type { Pod, Service } from "../mesh/pods.ts";
+import { clientsOfService, podIsMeshed } from "./clients.ts";
 import { inboundServer } from "./inbound.ts";
+import { analyzePort, type PortAnalysis } from "./port_analysis.ts";
 import type { PolicyIndex } from "./policy_index.ts";
-import { combineDecisions, containerPort, servicePorts } from "./service_ports.ts";
-import { suggestChange } from "./suggest.ts";
-import type { Client, Decision, InboundServer } from "./types.ts";
+import { combineDecisions, servicePorts } from "./service_ports.ts";
+import type { Decision } from "./types.ts";
+
+export type { PortAnalysis, ServerInForce } from "./port_analysis.ts";
 
 /** A Service by namespace and name. */
 export interface ServiceRef {
@@ -26,34 +27,6 @@ export interface EndpointSummary extends ServiceRef {
   meshedPods: number;
   /** mTLS identities of the pods (source only). */
   identities: string[];
-}
-
-/** What governs a port: a Server, a default policy, a skipped port or no proxy. */
-export interface ServerInForce {
-  kind: InboundServer["kind"];
-  name: string;
-  protocol: InboundServer["protocol"];
-}
-
-/** The analysis of one target Service port. */
-export interface PortAnalysis {
-  port: number;
-  name?: string;
-  /** Container port(s) the Service port reaches. */
-  targetPorts: number[];
-  /** The first Server (or default) in force; see `servers` when pods differ. */
-  server: ServerInForce;
-  servers: ServerInForce[];
-  /** Servers that also select the port but lose to the one in force. */
-  shadowed: string[];
-  routes: RouteDecision[];
-  decision: Decision;
-  /** The authorization that allowed it (`authorizationpolicy/x`, `default/all-unauthenticated`). */
-  authorization: string | null;
-  reason: string;
-  /** YAML of the smallest change that would allow the denied clients. */
-  suggestion: string | null;
-  notes: string[];
 }
 
 /** The result of {@linkcode analyzeAccess}. */
@@ -83,14 +56,19 @@ export interface AnalyzeAccessOptions {
  *
  * @throws {NotFoundError} when it does not exist.
  */
-export function requireService(idx: PolicyIndex, ref: ServiceRef, role: string): Service {
+export function requireService(
+  idx: PolicyIndex,
+  ref: ServiceRef & { role: "source" | "target" },
+): Service {
   const svc = idx.services.get(`${ref.namespace}/${ref.service}`);
   if (svc) return svc;
-  const inNs = idx.serviceKeys.filter((k) => k.startsWith(`${ref.namespace}/`)).length;
+  const inNs = idx.serviceKeys.filter((k) => k.startsWith(`${ref.namespace}/`))
+    .map((k) => k.slice(ref.namespace.length + 1));
+  const known = inNs.length === 0
+    ? "the namespace has no Services"
+    : `Services there: ${inNs.slice(0, 10).join(", ")}${inNs.length > 10 ? ", ..." : ""}`;
   throw new NotFoundError(
-    `Cannot find ${role} Service "${ref.service}" in namespace "${ref.namespace}": ${
-      inNs ? `the namespace has ${inNs} other Service(s)` : "the namespace has no Services"
-    }; list them with "kubectl get services -n ${ref.namespace}" (or the list_services tool)`,
+    `Cannot find ${ref.role} Service "${ref.service}" in namespace "${ref.namespace}": ${known}; list Services with "kubectl get services -n ${ref.namespace}" or the list_meshed_services tool`,
   );
 }
 
@@ -114,98 +92,6 @@ function summary(idx: PolicyIndex, ref: ServiceRef, withIds: boolean): EndpointS
   };
 }
 
-/** One target Service port against a set of clients. */
-export function analyzePort(
-  idx: PolicyIndex,
-  target: { svc: Service; pods: readonly Pod[] },
-  opts: {
-    port: ReturnType<typeof servicePorts>[number];
-    clients: readonly Client[];
-    sourceService?: string;
-    suggestions?: boolean;
-  },
-): PortAnalysis {
-  const { port: sp, clients } = opts;
-  const decisions: Decision[] = [];
-  const servers = new Map<string, ServerInForce>();
-  const targetPorts = new Set<number>();
-  const reasons = new Set<string>();
-  const notes = new Set<string>();
-  const shadowed = new Set<string>();
-  let authorization: string | null = null;
-  let routes: RouteDecision[] = [];
-  let firstServer: InboundServer | undefined;
-  const denied = new Map<string, Client>();
-  const deniedRoutes = new Set<string>();
-  for (const pod of target.pods) {
-    const cp = containerPort(pod, sp);
-    if (cp === undefined) {
-      notes.add(`pod "${pod.metadata.name}" has no container port named "${sp.targetPort}"`);
-      continue;
-    }
-    targetPorts.add(cp);
-    const server = inboundServer(idx, pod, cp);
-    firstServer ??= server;
-    servers.set(`${server.kind}/${server.name}/${server.protocol}`, {
-      kind: server.kind,
-      name: server.name,
-      protocol: server.protocol,
-    });
-    server.shadowed.forEach((s) => shadowed.add(s));
-    server.notes.forEach((n) => notes.add(n));
-    for (const client of clients) {
-      const d: ClientDecision = decideClient(server, client, {
-        clusterNetworks: idx.clusterNetworks,
-      });
-      decisions.push(d.decision);
-      reasons.add(clients.length > 1 ? `${describeClient(client)}: ${d.reason}` : d.reason);
-      if (d.authorization && authorization === null) authorization = d.authorization;
-      if (routes.length === 0) routes = d.routes;
-      if (d.decision !== "allowed" && d.decision !== "audit") {
-        denied.set(client.pods.join(","), client);
-        d.routes.filter((r) => r.decision === "denied").forEach((r) => deniedRoutes.add(r.route));
-      }
-    }
-  }
-  const decision = clients.length === 0 || targetPorts.size === 0
-    ? "undetermined"
-    : combineDecisions(decisions);
-  let reason = [...reasons].slice(0, 4).join(" | ");
-  if (clients.length === 0) {
-    reason = "the source Service selects no pods, so there is no client to evaluate";
-  } else if (target.pods.length === 0) reason = "the target Service selects no pods";
-  else if (targetPorts.size === 0) reason = `no target pod declares port "${sp.targetPort}"`;
-  const server = firstServer
-    ? { kind: firstServer.kind, name: firstServer.name, protocol: firstServer.protocol }
-    : { kind: "default" as const, name: "none", protocol: "detect" as const };
-  const wantSuggestion = opts.suggestions !== false && firstServer &&
-    (decision === "denied" || decision === "partial" || decision === "audit");
-  return {
-    port: sp.port,
-    ...(sp.name ? { name: sp.name } : {}),
-    targetPorts: [...targetPorts].sort((a, b) => a - b),
-    server,
-    servers: [...servers.values()].sort((a, b) =>
-      `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`)
-    ),
-    shadowed: [...shadowed].sort(),
-    routes,
-    decision,
-    authorization,
-    reason,
-    suggestion: wantSuggestion
-      ? suggestChange(firstServer!, {
-        namespace: target.svc.metadata.namespace ?? "",
-        sourceService: opts.sourceService ?? "source",
-        targetSelector: target.svc.spec?.selector ?? {},
-        clients: decision === "audit" ? clients : [...denied.values()],
-        deniedRoutes: [...deniedRoutes].sort(),
-      })
-      : null,
-    notes: [...notes].sort(),
-  };
-}
-
 function policiesOf(
   idx: PolicyIndex,
   pods: readonly Pod[],
@@ -215,7 +101,7 @@ function policiesOf(
   for (const pod of pods) {
     for (const p of ports) {
       for (const cp of p.targetPorts) {
-        const s = inboundServer(idx, pod, cp);
+        const s = inboundServer(idx, { pod, port: cp });
         if (s.kind === "server") out.add(`Server/${s.name}`);
         s.shadowed.forEach((x) => out.add(`Server/${x}`));
         for (const a of [...s.authorizations, ...s.routes.flatMap((r) => r.authorizations)]) {
@@ -235,8 +121,8 @@ function policiesOf(
  * @throws {InvalidArgumentError} when `port` is not a port of the target.
  */
 export function analyzeAccess(idx: PolicyIndex, opts: AnalyzeAccessOptions): AccessAnalysis {
-  requireService(idx, opts.source, "source");
-  const svc = requireService(idx, opts.target, "target");
+  requireService(idx, { ...opts.source, role: "source" });
+  const svc = requireService(idx, { ...opts.target, role: "target" });
   const pods = idx.servicePods.get(`${opts.target.namespace}/${opts.target.service}`) ?? [];
   const clients = clientsOfService(idx, `${opts.source.namespace}/${opts.source.service}`);
   const ports = servicePorts(svc, {
@@ -293,7 +179,11 @@ function explain(
       `Port ${p.port}${p.name ? ` (${p.name})` : ""} → ${srv}: ${p.decision}; ${p.reason}.`,
     );
     if (p.suggestion) {
-      lines.push(`To allow it: ${p.suggestion.split("\n")[0]} (YAML in ports[].suggestion).`);
+      lines.push(
+        `To allow it: ${
+          p.suggestion.split("\n")[0]!.replace(/:$/, "")
+        } (YAML in ports[].suggestion).`,
+      );
     }
   }
   return lines.join("\n");

@@ -9,7 +9,7 @@ import type { DefaultPolicy } from "../config.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { namespaceIdentitySuffix, serviceAccountIdentity } from "../mesh/config.ts";
 import type { MeshConfig } from "../mesh/config.ts";
-import { cidrContains, isWholeFamily, parseCidr, parseIp } from "./cidr.ts";
+import { cidrContains, parseCidr, parseIp } from "./cidr.ts";
 import type { Authentication, Authz, Client, MatchResult, NetworkMatch } from "./types.ts";
 
 /** `0.0.0.0/0` and `::/0`. */
@@ -229,14 +229,10 @@ export function matchNetworks(
   client: Client,
   opts: { clusterNetworks: readonly NetworkMatch[] },
 ): MatchResult {
-  const addrs = client.addrs ?? client.ips.map((t) => parseIp(t)).filter((a) => a !== undefined);
+  if (coversEverything(networks)) return "yes";
+  // parsed once per client, on first use
+  const addrs = client.addrs ??= client.ips.map((t) => parseIp(t)).filter((a) => a !== undefined);
   if (addrs.length === 0) {
-    const families = new Set(
-      networks.filter((n) => isWholeFamily(n.net) && n.except.length === 0).map((n) =>
-        n.net.family
-      ),
-    );
-    if (families.has(4) && families.has(6)) return "yes";
     if (networks.length > 0 && sameNetworks(networks, opts.clusterNetworks)) return "yes";
     return "unknown";
   }
@@ -247,6 +243,17 @@ export function matchNetworks(
     ) yes++;
   }
   return yes === addrs.length ? "yes" : yes === 0 ? "no" : "unknown";
+}
+
+function coversEverything(networks: readonly NetworkMatch[]): boolean {
+  let v4 = false;
+  let v6 = false;
+  for (const n of networks) {
+    if (n.net.prefix !== 0 || n.except.length) continue;
+    if (n.net.family === 4) v4 = true;
+    else v6 = true;
+  }
+  return v4 && v6;
 }
 
 function sameNetworks(a: readonly NetworkMatch[], b: readonly NetworkMatch[]): boolean {

@@ -8,7 +8,6 @@
 import { serviceAccountIdentity } from "../mesh/config.ts";
 import { isMeshed, type Pod, podIPs, serviceAccountOf } from "../mesh/pods.ts";
 import type { KubeObject } from "../kube/types.ts";
-import { parseIp } from "./cidr.ts";
 import type { PolicyIndex } from "./policy_index.ts";
 import type { Client } from "./types.ts";
 
@@ -31,25 +30,31 @@ export function clientOfPod(idx: PolicyIndex, pod: Pod): Client {
     meshed,
     ...(meshed ? { identity: serviceAccountIdentity(sa, ns, idx.mesh) } : {}),
     ips,
-    addrs: ips.map((t) => parseIp(t)).filter((a) => a !== undefined),
   };
 }
 
-/** The distinct client profiles of a Service's pods (memoised in the index), sorted. */
+/** The distinct client profiles of a Service's pods (memoised in the index). */
 export function clientsOfService(idx: PolicyIndex, serviceKey: string): Client[] {
   const hit = idx.clients.get(serviceKey);
   if (hit) return hit;
+  // pods with known IPs are each distinct to the proxy; without IPs, pods that share
+  // meshing and ServiceAccount look the same. Order follows the pods' (state) order.
+  const out: Client[] = [];
   const byKey = new Map<string, Client>();
   for (const pod of idx.servicePods.get(serviceKey) ?? []) {
     const c = clientOfPod(idx, pod);
-    const key = `${c.meshed}|${c.identity ?? c.serviceAccount}|${c.ips.join(",")}`;
+    if (c.ips.length) {
+      out.push(c);
+      continue;
+    }
+    const key = `${c.meshed}|${c.serviceAccount}`;
     const seen = byKey.get(key);
     if (seen) seen.pods.push(...c.pods);
-    else byKey.set(key, c);
+    else {
+      byKey.set(key, c);
+      out.push(c);
+    }
   }
-  const out = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) =>
-    c
-  );
   idx.clients.set(serviceKey, out);
   return out;
 }

@@ -55,7 +55,8 @@ export function podDefaultPolicy(idx: PolicyIndex, pod: Pod): DefaultPolicy {
 }
 
 /** The Servers in the pod's namespace that select (pod, port), winner first. */
-export function serversFor(idx: PolicyIndex, pod: Pod, port: number): ServerEntry[] {
+export function serversFor(idx: PolicyIndex, target: { pod: Pod; port: number }): ServerEntry[] {
+  const { pod, port } = target;
   return (idx.serversByNs.get(pod.metadata.namespace ?? "") ?? []).filter((s) =>
     s.selectsPods && matchesSelector(s.selector, pod.metadata.labels) &&
     serverPorts(s, pod).includes(port)
@@ -63,7 +64,11 @@ export function serversFor(idx: PolicyIndex, pod: Pod, port: number): ServerEntr
 }
 
 /** Computes (and memoises in the index) what governs inbound traffic to `pod` on `port`. */
-export function inboundServer(idx: PolicyIndex, pod: Pod, port: number): InboundServer {
+export function inboundServer(
+  idx: PolicyIndex,
+  target: { pod: Pod; port: number },
+): InboundServer {
+  const { pod, port } = target;
   const key = `${pod.metadata.namespace}/${pod.metadata.name}:${port}`;
   const hit = idx.cache.get(key);
   if (hit) return hit;
@@ -77,13 +82,16 @@ function computeInbound(idx: PolicyIndex, pod: Pod, port: number): InboundServer
   const ann = pod.metadata.annotations ?? {};
   const base = { port, authorizations: [], routes: [], probePaths: [], shadowed: [], notes: [] };
   if (!podIsMeshed(pod)) {
-    return { ...base, kind: "unmeshed", name: "no proxy", protocol: "opaque" };
+    const unenforced = serversFor(idx, { pod, port }).map((s) =>
+      `Server "${s.name}" selects this port, but pod "${pod.metadata.name}" has no Linkerd proxy, so its policy is not enforced: inject the workload (linkerd.io/inject: enabled) and restart it`
+    );
+    return { ...base, kind: "unmeshed", name: "no proxy", protocol: "opaque", notes: unenforced };
   }
   if (inPortSet(parsePortSet(ann[SKIP_INBOUND_ANNOTATION]), port)) {
     return { ...base, kind: "skipped", name: SKIP_INBOUND_ANNOTATION, protocol: "opaque" };
   }
   const notes = [...(idx.namespaceNotes.get(ns) ?? [])];
-  const [server, ...shadowed] = serversFor(idx, pod, port);
+  const [server, ...shadowed] = serversFor(idx, { pod, port });
   const probes = probePaths(pod).get(port) ?? [];
   if (server) {
     const key = `${ns}/${server.name}`;

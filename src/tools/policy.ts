@@ -95,13 +95,13 @@ const PORT_DECISION = z.object({
 });
 
 const ANALYZE_INPUT = {
-  source_namespace: k8sName("source_namespace", "emojivoto"),
-  source_service: k8sName("source_service", "web-svc"),
-  target_namespace: k8sName("target_namespace", "emojivoto").optional().describe(
+  "source_namespace": k8sName("source_namespace", "emojivoto"),
+  "source_service": k8sName("source_service", "web-svc"),
+  "target_namespace": k8sName("target_namespace", "emojivoto").optional().describe(
     'Namespace of the target Service, e.g. "emojivoto"; defaults to source_namespace',
   ),
-  target_service: k8sName("target_service", "emoji-svc"),
-  target_port: PORT.optional().describe(PORT_DESCRIPTION),
+  "target_service": k8sName("target_service", "emoji-svc"),
+  "target_port": PORT.optional().describe(PORT_DESCRIPTION),
 };
 
 const ANALYZE_OUTPUT = {
@@ -119,8 +119,8 @@ const ANALYZE_OUTPUT = {
 };
 
 const TARGETS_INPUT = {
-  source_namespace: k8sName("source_namespace", "booksapp"),
-  source_service: k8sName("source_service", "webapp"),
+  "source_namespace": k8sName("source_namespace", "booksapp"),
+  "source_service": k8sName("source_service", "webapp"),
 };
 
 const TARGETS_OUTPUT = {
@@ -136,8 +136,8 @@ const TARGETS_OUTPUT = {
 };
 
 const SOURCES_INPUT = {
-  target_namespace: k8sName("target_namespace", "booksapp"),
-  target_service: k8sName("target_service", "authors"),
+  "target_namespace": k8sName("target_namespace", "booksapp"),
+  "target_service": k8sName("target_service", "authors"),
 };
 
 const SOURCES_OUTPUT = {
@@ -190,7 +190,7 @@ function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OU
     name: "analyze_connectivity",
     title: "Policy: Analyze connectivity",
     description:
-      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}.',
+      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}. Verdicts: allowed, denied, partial (some ports, routes or pods), audit (allowed only by audit mode), undetermined (e.g. a NetworkAuthentication when pod IPs are unknown, as with manifests). Routes from manifests carry no status: a valid Server parentRef counts as attached unless status says Accepted=False.',
     inputSchema: ANALYZE_INPUT,
     outputSchema: ANALYZE_OUTPUT,
     annotations: READ_ONLY,

@@ -259,8 +259,7 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }
 
-const DNS_ID =
-  /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_ID = /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Why a MeshTLSAuthentication identity is rejected (admission's `validation.rs`), if it is. */
 export function identityError(id: string): string | undefined {

@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { objectsFromYaml, upstreamFixture } from "../_helpers.ts";
-import {
-  hasProxy,
-  injectMode,
-  injectorConfigFrom,
-  injectPod,
-  type InjectPodOptions,
-} from "../../src/kube/inject.ts";
+import { hasProxy, injectMode, injectPod, type InjectPodOptions } from "../../src/kube/inject.ts";
+import { injectorConfigFrom, trustRootSha256 } from "../../src/kube/injector_config.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { trustRootSha256 } from "../../src/kube/workload_pods.ts";
 import type { ContainerSpec, Pod } from "../../src/mesh/pods.ts";
 
 type Template = { metadata?: Pod["metadata"]; spec?: Pod["spec"] };

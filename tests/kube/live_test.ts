@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
 import { KubeApiError } from "../../src/errors.ts";
-import { createLiveSource, type CreateLiveSourceOptions } from "../../src/kube/live.ts";
+import {
+  createLiveSource,
+  type CreateLiveSourceOptions,
+  NoKubeconfigError,
+} from "../../src/kube/live.ts";
 import { RESOURCE_KEYS, RESOURCES, type ResourceType } from "../../src/kube/resources.ts";
 import { loadState } from "../../src/kube/state.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
@@ -251,7 +255,7 @@ Deno.test({
         message:
           /^Cannot list pods in all namespaces: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+/,
       });
-      assert.ok(performance.now() - started < 2_000);
+      assert.ok(performance.now() - started < 3_000);
     });
   },
 });
@@ -268,7 +272,7 @@ Deno.test({
         message: /did not answer within 300 ms$/,
       });
       const took = performance.now() - started;
-      assert.ok(took >= 290 && took < 1_500, `took ${took} ms`);
+      assert.ok(took >= 290 && took < 2_500, `took ${took} ms`);
     });
   },
 });
@@ -359,12 +363,13 @@ Deno.test({
   async fn() {
     const home = await Deno.makeTempDir();
     try {
-      await rejectsKube(createLiveSource({ env: { HOME: home }, timeoutMs: 1_000 }), {
+      const err = await rejectsKube(createLiveSource({ env: { HOME: home }, timeoutMs: 1_000 }), {
         status: 0,
         reason: "NoKubeconfig",
         message:
           /^Cannot find a kubeconfig: KUBECONFIG is not set, ".*\/\.kube\/config" does not exist/,
       });
+      assert.ok(err instanceof NoKubeconfigError);
       await rejectsKube(
         createLiveSource({ env: { KUBECONFIG: `${home}/a:${home}/b` }, timeoutMs: 1_000 }),
         { status: 0, reason: "NoKubeconfig", message: /no file named in KUBECONFIG exists/ },

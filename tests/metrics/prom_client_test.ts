@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PrometheusUnavailableError } from "../../src/errors.ts";
 import {
-  createPromClient,
+  buildPromClient,
   FallbackPromClient,
   HttpPromClient,
   PromQueryError,
@@ -240,7 +240,7 @@ Deno.test("FallbackPromClient reports both failures", async () => {
     describe: () => "API server x",
     get: () => Promise.reject(new Error("403 Forbidden: services/proxy")),
   };
-  const c = createPromClient(
+  const c = buildPromClient(
     { url: "http://p", isDefault: true, timeoutMs: 500 },
     { fetch: down.fetch, serviceProxy: proxy },
   );
@@ -263,4 +263,48 @@ Deno.test("RecordingPromClient records every query", async () => {
     "query_range",
     "b",
   ]]);
+});
+
+Deno.test("createPromClient() falls back through a live cluster's proxyGet", async () => {
+  const { createPromClient, HttpPromClient: Http } = await import("../../src/metrics/mod.ts");
+  const { loadConfig } = await import("../../src/config.ts");
+  const config = loadConfig({
+    LINKERD_PROMETHEUS_URL: "http://127.0.0.1:9",
+    LINKERD_VIZ_NAMESPACE: "viz",
+  });
+  const down = fakeFetch(() => Promise.reject(new TypeError("connection refused")));
+  const calls: string[] = [];
+  let answer = { status: 200, contentType: "application/json", body: "" };
+  const live = {
+    kind: "live" as const,
+    server: "https://10.0.0.1:6443",
+    describe: () => "cluster",
+    list: () => Promise.resolve([]),
+    get: () => Promise.resolve(undefined),
+    proxyGet(path: string) {
+      calls.push(path);
+      return Promise.resolve(answer);
+    },
+  };
+  answer.body = JSON.stringify({
+    status: "success",
+    data: { resultType: "vector", result: [{ metric: {}, value: [1, "3"] }] },
+  });
+  const c = createPromClient(config, { cluster: live, fetch: down.fetch });
+  assert.equal((await c.query("up"))[0]!.value, 3);
+  assert.deepEqual(calls, ["/api/v1/namespaces/viz/services/prometheus:9090/proxy/api/v1/query"]);
+  assert.match(
+    c.describe(),
+    /via the Kubernetes API server https:\/\/10\.0\.0\.1:6443 \(http:\/\/127\.0\.0\.1:9 was not reachable\)/,
+  );
+  answer = {
+    status: 403,
+    contentType: "application/json",
+    body: '{"kind":"Status","reason":"Forbidden"}',
+  };
+  const c2 = createPromClient(config, { cluster: live, fetch: down.fetch });
+  await assert.rejects(c2.query("up"), /fallback failed too: .*answered HTTP 403/);
+  // Manifests or demo sources: the URL only.
+  const manifests = { ...live, kind: "manifests" as const };
+  assert.ok(createPromClient(config, { cluster: manifests }) instanceof Http);
 });

@@ -11,6 +11,7 @@ import { runTool, type ToolDeps } from "../../src/tools/_spec.ts";
 import { metricsTools } from "../../src/tools/metrics.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { testDeps } from "../_helpers.ts";
+import { connectInProcess } from "../_mcp.ts";
 import {
   BURST,
   NS,
@@ -433,6 +434,55 @@ Deno.test({
           assert.deepEqual(r, []); // `vector(1)` would have answered with a sample
         },
       );
+
+      await t.step("over MCP: structured answers pass the SDK's output validation", async () => {
+        const { client, close: closeMcp } = await connectInProcess(deps);
+        try {
+          const calls: Array<[string, Record<string, unknown>]> = [
+            ["get_service_metrics", { namespace: NS, service: "web" }],
+            ["analyze_traffic_flow", {
+              source_namespace: NS,
+              source_service: "web",
+              target_service: "voting",
+            }],
+            ["get_service_health_summary", { namespace: NS }],
+            ["get_top_services", { namespace: NS, sort_by: "error_rate" }],
+            ["get_traffic_trends", { namespace: NS, window: "1h" }],
+          ];
+          for (const [name, args] of calls) {
+            const r = await client.callTool({ name, arguments: args });
+            assert.ok(!r.isError, `${name}: ${JSON.stringify(r.content)}`);
+            const sc = r.structuredContent as Data;
+            assert.equal(sc.prometheus, prom.url, name);
+          }
+        } finally {
+          await closeMcp();
+        }
+        // Prometheus down: an isError answer, and the next call is served.
+        const downDeps = testDeps([], {
+          prom: new HttpPromClient({ url: "http://127.0.0.1:9", timeoutMs: 1000 }),
+        });
+        const down = await connectInProcess(downDeps);
+        try {
+          const r = await down.client.callTool({
+            name: "get_top_services",
+            arguments: { namespace: NS },
+          });
+          assert.equal(r.isError, true);
+          assert.match(
+            JSON.stringify(r.content),
+            /Cannot reach Prometheus at http:\/\/127\.0\.0\.1:9/,
+          );
+          const again = await down.client.callTool({
+            name: "get_service_metrics",
+            arguments: { namespace: NS, service: "bad name" },
+          });
+          assert.equal(again.isError, true);
+          assert.match(JSON.stringify(again.content), /Cannot use service/);
+        } finally {
+          await down.close();
+        }
+      });
 
       await t.step("every query the tools sent parses as PromQL", () => {
         assert.ok(rec.queries.length > 40, `only ${rec.queries.length} queries recorded`);

@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { type AccessAnalysis, analyzeAccess } from "../../src/policy/mod.ts";
+import type { Pod } from "../../src/mesh/pods.ts";
+import {
+  type AccessAnalysis,
+  allowedSources,
+  allowedTargets,
+  analyzeAccess,
+} from "../../src/policy/mod.ts";
 import type { Decision } from "../../src/policy/mod.ts";
 import { indexOf, mkPod, mkService, yaml } from "./_mesh.ts";
 
@@ -523,6 +529,56 @@ spec: {server: {name: web-http}, client: {unauthenticated: true}}
     verdict: "denied",
   },
   {
+    name: "marks a port opaque from the pod annotation and drops its probe route",
+    base: {
+      webAnnotations: {
+        "config.linkerd.io/opaque-ports": "8080",
+        "config.linkerd.io/default-inbound-policy": "deny",
+      },
+    },
+    verdict: "denied",
+    check: (r) => {
+      assert.equal(r.ports[0]!.server.protocol, "opaque");
+      assert.doesNotMatch(r.ports[0]!.reason, /probe/);
+    },
+  },
+  {
+    name: "allows a meshed client through ServerAuthorization unauthenticatedTLS",
+    yaml: SERVER + `---
+apiVersion: policy.linkerd.io/v1beta1
+kind: ServerAuthorization
+metadata: {name: tls-any, namespace: ns}
+spec: {server: {name: web-http}, client: {meshTLS: {unauthenticatedTLS: true}}}
+`,
+    verdict: "allowed",
+  },
+  {
+    name: "denies an unmeshed client under ServerAuthorization unauthenticatedTLS",
+    yaml: SERVER + `---
+apiVersion: policy.linkerd.io/v1beta1
+kind: ServerAuthorization
+metadata: {name: tls-any, namespace: ns}
+spec: {server: {name: web-http}, client: {meshTLS: {unauthenticatedTLS: true}}}
+`,
+    source: "legacy",
+    verdict: "denied",
+  },
+  {
+    name: "reports allowed, not audit, when a real authorization matches on an audit Server",
+    yaml: SERVER.replace("port: http}", "port: http, accessPolicy: audit}") +
+      ap("allow", "Server/web-http", MTLS_REF) +
+      meshtls("client-id", `{identities: ["${ID("client")}"]}`),
+    verdict: "allowed",
+    check: (r) => assert.equal(r.ports[0]!.authorization, "authorizationpolicy/allow"),
+  },
+  {
+    name: "rejects a policy whose Server targetRef omits the group",
+    yaml: SERVER + ap("allow", "Server/web-http", "[]", ""),
+    source: "legacy",
+    verdict: "denied",
+    check: (r) => assert.ok(r.ports[0]!.notes.some((n) => /unsupported kind/.test(n))),
+  },
+  {
     name: "ignores route policies on an opaque Server",
     yaml: SERVER.replace("port: http}", "port: http, proxyProtocol: opaque}") +
       route("get-books", "/books") +
@@ -542,6 +598,16 @@ for (const c of CASES) {
     assert.deepEqual(r.verdict, c.verdict, r.explanation);
     assert.deepEqual(r.allowed, c.verdict === "allowed" || c.verdict === "audit");
     c.check?.(r);
+  });
+  Deno.test(`allowedTargets() and allowedSources() agree with analyzeAccess() when the case ${c.name}`, () => {
+    const idx = indexOf([...base(c.base), ...(c.yaml ? yaml(c.yaml) : [])], c.env ?? {});
+    const source = c.source ?? "client";
+    const t = allowedTargets(idx, { namespace: "ns", service: source });
+    const web = t.allowedTargets.find((x) => x.service === "web");
+    assert.equal(web?.verdict ?? "denied", c.verdict);
+    const s = allowedSources(idx, { namespace: "ns", service: "web" });
+    const entry = s.allowedSources.find((x) => x.kind === "service" && x.service === source);
+    assert.equal(entry?.verdict ?? "denied", c.verdict);
   });
 }
 
@@ -565,11 +631,11 @@ Deno.test("analyzeAccess() reports partial when the source's pods differ (one Se
 
 Deno.test("analyzeAccess() grants kubelet probes only while no route is attached (routes_created_for_probes)", async () => {
   const { inboundServer } = await import("../../src/policy/mod.ts");
-  const pod = base()[1] as Parameters<typeof inboundServer>[1];
+  const pod = base()[1] as Pod;
   const without = indexOf([...base(), ...yaml(SERVER)]);
-  assert.deepEqual(inboundServer(without, pod, 8080).probePaths, ["/ready"]);
+  assert.deepEqual(inboundServer(without, { pod, port: 8080 }).probePaths, ["/ready"]);
   const withRoute = indexOf([...base(), ...yaml(SERVER + route("r", "/x"))]);
-  assert.deepEqual(inboundServer(withRoute, pod, 8080).probePaths, []);
+  assert.deepEqual(inboundServer(withRoute, { pod, port: 8080 }).probePaths, []);
 });
 
 Deno.test("analyzeAccess() uses GRPCRoutes on a gRPC Server and rejects HTTPRoutes in conflict", async () => {
@@ -588,7 +654,7 @@ spec:
     ),
   ];
   const idx = indexOf(objects);
-  const s = inboundServer(idx, objects[1] as Parameters<typeof inboundServer>[1], 8080);
+  const s = inboundServer(idx, { pod: objects[1] as Pod, port: 8080 });
   assert.deepEqual(s.routes.map((r) => r.name), ["grpc-get"]);
   assert.ok(s.notes.some((n) => /RouteReasonConflicted/.test(n)));
   const r = analyzeAccess(idx, {

@@ -66,7 +66,7 @@ Deno.test("analyzeAccess() emojivoto-policy.yml keeps web public and prom open t
   assert.equal(prom.ports[0]!.authorization, "serverauthorization/prom-prometheus");
   // the admin Server selects linkerd-admin on every (injected) pod
   const pod = idx.podsByNs.get("emojivoto")!.find((p) => p.metadata.name === "web-0") as Pod;
-  assert.equal(inboundServer(idx, pod, 4191).name, "admin");
+  assert.equal(inboundServer(idx, { pod, port: 4191 }).name, "admin");
 });
 
 Deno.test("analyzeAccess() emojivoto restricting-access example allows only web to voting", () => {

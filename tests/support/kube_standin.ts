@@ -47,7 +47,10 @@ export interface StandinOptions {
   token?: string | null;
   /** Delay before every answer. */
   latencyMs?: number;
-  /** Namespaces and resources (plural or `plural.group`) answered with 403. */
+  /**
+   * Namespaces and resources (plural or `plural.group`) answered with 403. A forbidden
+   * namespace also forbids all-namespace lists of namespaced resources, as RBAC would.
+   */
   forbidden?: { namespaces?: string[]; resources?: string[] };
   /**
    * Not served (404), each as `plural.group` (all versions, e.g. `servers.policy.linkerd.io`),

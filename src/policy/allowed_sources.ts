@@ -1,7 +1,7 @@
 /**
- * Bulk questions over the whole mesh: which Services a source may reach, and which
- * Services and other principals (unauthenticated clients, networks, identities that no
- * pod here has) may reach a target.
+ * Who may reach a target: every source Service whose pods the target's proxy admits,
+ * plus principals that are not Services (unauthenticated clients, networks, identities
+ * that no pod here has).
  *
  * @module
  */
@@ -19,82 +19,7 @@ import {
   type ServicePort,
   servicePorts,
 } from "./service_ports.ts";
-import type { Authz, Client, Decision, InboundServer } from "./types.ts";
-
-/** One port's decision in a bulk answer. */
-export interface PortDecision {
-  port: number;
-  name?: string;
-  decision: Decision;
-}
-
-/** A target the source may reach. */
-export interface TargetEntry extends ServiceRef {
-  verdict: Decision;
-  ports: PortDecision[];
-}
-
-/** The result of {@linkcode allowedTargets}. */
-export interface AllowedTargets {
-  source: ServiceRef;
-  /** Targets not denied on every port, sorted by namespace then name. */
-  allowedTargets: TargetEntry[];
-  deniedTargets: number;
-  totalTargets: number;
-}
-
-/**
- * Every Service (in every namespace, except the source itself) and whether the source
- * may reach it; denied targets are only counted.
- *
- * @throws {NotFoundError} when the source does not exist.
- */
-export function allowedTargets(idx: PolicyIndex, source: ServiceRef): AllowedTargets {
-  requireService(idx, source, "source");
-  const selfKey = `${source.namespace}/${source.service}`;
-  const clients = clientsOfService(idx, selfKey);
-  const out: TargetEntry[] = [];
-  let denied = 0;
-  let total = 0;
-  for (const key of idx.serviceKeys) {
-    if (key === selfKey) continue;
-    const svc = idx.services.get(key)!;
-    const pods = idx.servicePods.get(key) ?? [];
-    const ports = servicePorts(svc, { pods });
-    if (ports.length === 0) continue;
-    total++;
-    const decisions = ports.map((port) => {
-      const decision = quickPortDecision(idx, pods, { port, clients });
-      return { port: port.port, ...(port.name ? { name: port.name } : {}), decision };
-    });
-    const verdict = combineDecisions(decisions.map((d) => d.decision));
-    if (verdict === "denied") {
-      denied++;
-      continue;
-    }
-    const [namespace, service] = key.split("/") as [string, string];
-    out.push({ namespace, service, verdict, ports: decisions });
-  }
-  return { source, allowedTargets: out, deniedTargets: denied, totalTargets: total };
-}
-
-/** The decision `analyzePort` reaches for one Service port, without explanations. */
-function quickPortDecision(
-  idx: PolicyIndex,
-  pods: readonly Pod[],
-  opts: { port: ServicePort; clients: readonly Client[] },
-): Decision {
-  const ds: Decision[] = [];
-  for (const pod of pods) {
-    const cp = containerPort(pod, opts.port);
-    if (cp === undefined) continue;
-    const s = inboundServer(idx, pod, cp);
-    for (const c of opts.clients) {
-      ds.push(decideQuick(s, c, { clusterNetworks: idx.clusterNetworks }).decision);
-    }
-  }
-  return opts.clients.length && ds.length ? combineDecisions(ds) : "undetermined";
-}
+import type { Authz, Decision, InboundServer } from "./types.ts";
 
 /** A principal that may connect to the target. */
 export interface SourceEntry {
@@ -136,7 +61,7 @@ function distinctServers(
     for (const pod of pods) {
       const cp = containerPort(pod, sp);
       if (cp === undefined) continue;
-      const s = inboundServer(idx, pod, cp);
+      const s = inboundServer(idx, { pod, port: cp });
       seen.set(`${s.kind}|${s.name}|${s.protocol}|${s.port}|${s.probePaths.join(",")}`, s);
     }
     out.set(sp.port, [...seen.values()]);
@@ -204,7 +129,7 @@ function principalsOf(
  * @throws {NotFoundError} when the target does not exist.
  */
 export function allowedSources(idx: PolicyIndex, target: ServiceRef): AllowedSources {
-  const svc = requireService(idx, target, "target");
+  const svc = requireService(idx, { ...target, role: "target" });
   const selfKey = `${target.namespace}/${target.service}`;
   const pods = idx.servicePods.get(selfKey) ?? [];
   const ports = servicePorts(svc, { pods });
@@ -301,5 +226,13 @@ function otherPrincipals(idx: PolicyIndex, servers: Map<number, InboundServer[]>
       ports: e.ports.sort((a, b) => a - b),
       authorizations: e.authorizations.sort(),
     }))
-    .sort((a, b) => (a.kind + a.principal).localeCompare(b.kind + b.principal));
+    .sort((a, b) =>
+      a.kind !== b.kind
+        ? (a.kind < b.kind ? -1 : 1)
+        : a.principal < b.principal
+        ? -1
+        : a.principal > b.principal
+        ? 1
+        : 0
+    );
 }

@@ -1,0 +1,138 @@
+/**
+ * One target Service port against a set of clients: the Server (or default) in force on
+ * each backing pod, each client's decision, and the combined result with a suggestion.
+ *
+ * @module
+ */
+import type { Pod, Service } from "../mesh/pods.ts";
+import { describeClient } from "./clients.ts";
+import { type ClientDecision, decideClient, type RouteDecision } from "./evaluate.ts";
+import { inboundServer } from "./inbound.ts";
+import type { PolicyIndex } from "./policy_index.ts";
+import { combineDecisions, containerPort, type ServicePort } from "./service_ports.ts";
+import { suggestChange } from "./suggest.ts";
+import type { Client, Decision, InboundServer } from "./types.ts";
+
+/** What governs a port: a Server, a default policy, a skipped port or no proxy. */
+export interface ServerInForce {
+  kind: InboundServer["kind"];
+  name: string;
+  protocol: InboundServer["protocol"];
+}
+
+/** The analysis of one target Service port. */
+export interface PortAnalysis {
+  port: number;
+  name?: string;
+  /** Container port(s) the Service port reaches. */
+  targetPorts: number[];
+  /** The first Server (or default) in force; see `servers` when pods differ. */
+  server: ServerInForce;
+  servers: ServerInForce[];
+  /** Servers that also select the port but lose to the one in force. */
+  shadowed: string[];
+  routes: RouteDecision[];
+  decision: Decision;
+  /** The authorization that allowed it (`authorizationpolicy/x`, `default/all-unauthenticated`). */
+  authorization: string | null;
+  reason: string;
+  /** YAML of the smallest change that would allow the denied clients. */
+  suggestion: string | null;
+  notes: string[];
+}
+
+/** One target Service port against a set of clients. */
+export function analyzePort(
+  idx: PolicyIndex,
+  target: { svc: Service; pods: readonly Pod[] },
+  opts: {
+    port: ServicePort;
+    clients: readonly Client[];
+    sourceService?: string;
+    suggestions?: boolean;
+  },
+): PortAnalysis {
+  const { port: sp, clients } = opts;
+  const decisions: Decision[] = [];
+  const servers = new Map<string, ServerInForce>();
+  const targetPorts = new Set<number>();
+  const reasons = new Set<string>();
+  const notes = new Set<string>();
+  const shadowed = new Set<string>();
+  let authorization: string | null = null;
+  let routes: RouteDecision[] = [];
+  let firstServer: InboundServer | undefined;
+  const denied = new Map<string, Client>();
+  const deniedRoutes = new Set<string>();
+  for (const pod of target.pods) {
+    const cp = containerPort(pod, sp);
+    if (cp === undefined) {
+      notes.add(`pod "${pod.metadata.name}" has no container port named "${sp.targetPort}"`);
+      continue;
+    }
+    targetPorts.add(cp);
+    const server = inboundServer(idx, { pod, port: cp });
+    firstServer ??= server;
+    servers.set(`${server.kind}/${server.name}/${server.protocol}`, {
+      kind: server.kind,
+      name: server.name,
+      protocol: server.protocol,
+    });
+    server.shadowed.forEach((s) => shadowed.add(s));
+    server.notes.forEach((n) => notes.add(n));
+    for (const client of clients) {
+      const d: ClientDecision = decideClient(server, client, {
+        clusterNetworks: idx.clusterNetworks,
+      });
+      decisions.push(d.decision);
+      reasons.add(clients.length > 1 ? `${describeClient(client)}: ${d.reason}` : d.reason);
+      if (d.authorization && authorization === null) authorization = d.authorization;
+      if (routes.length === 0) routes = d.routes;
+      if (d.decision !== "allowed" && d.decision !== "audit") {
+        denied.set(client.pods.join(","), client);
+        d.routes.filter((r) => r.decision === "denied").forEach((r) => deniedRoutes.add(r.route));
+      }
+    }
+  }
+  const decision = clients.length === 0 || targetPorts.size === 0
+    ? "undetermined"
+    : combineDecisions(decisions);
+  let reason = [...reasons].slice(0, 4).join(" | ");
+  if (clients.length === 0) {
+    reason = "the source Service selects no pods, so there is no client to evaluate";
+  } else if (target.pods.length === 0) reason = "the target Service selects no pods";
+  else if (targetPorts.size === 0) reason = `no target pod declares port "${sp.targetPort}"`;
+  const server = firstServer
+    ? { kind: firstServer.kind, name: firstServer.name, protocol: firstServer.protocol }
+    : { kind: "default" as const, name: "none", protocol: "detect" as const };
+  const wantSuggestion = opts.suggestions !== false && firstServer &&
+    (decision === "denied" || decision === "partial" || decision === "audit");
+  return {
+    port: sp.port,
+    ...(sp.name ? { name: sp.name } : {}),
+    targetPorts: [...targetPorts].sort((a, b) => a - b),
+    server,
+    servers: [...servers.values()].sort((a, b) =>
+      cmp(`${a.kind}/${a.name}`, `${b.kind}/${b.name}`)
+    ),
+    shadowed: [...shadowed].sort(),
+    routes,
+    decision,
+    authorization,
+    reason,
+    suggestion: wantSuggestion
+      ? suggestChange(firstServer!, {
+        namespace: target.svc.metadata.namespace ?? "",
+        sourceService: opts.sourceService ?? "source",
+        targetSelector: target.svc.spec?.selector ?? {},
+        clients: decision === "audit" ? clients : [...denied.values()],
+        deniedRoutes: [...deniedRoutes].sort(),
+      })
+      : null,
+    notes: [...notes].sort(),
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,264 @@
+/**
+ * Runs the rule catalogue over a cluster state and shapes the findings into the
+ * `validate_mesh_config` report (the original server's shape, plus rule, url, file, line).
+ *
+ * @module
+ */
+import type { ResourceKey } from "../kube/resources.ts";
+import type { ClusterState } from "../kube/state.ts";
+import { type KubeObject, positionOf } from "../kube/types.ts";
+import type { MeshConfig } from "../mesh/config.ts";
+import { RULES, UNRESOLVED } from "./catalogue.ts";
+import { ValidationContext, WORKLOAD_KEYS } from "./context.ts";
+import type { Finding, Rule, Severity } from "./types.ts";
+
+/** Resource types `validate_mesh_config` loads. */
+export const VALIDATE_RESOURCES: readonly ResourceKey[] = [
+  "namespaces",
+  "pods",
+  "services",
+  "configmaps",
+  ...WORKLOAD_KEYS,
+  "servers",
+  "serverauthorizations",
+  "authorizationpolicies",
+  "meshtlsauthentications",
+  "networkauthentications",
+  "httproutes",
+  "gatewayhttproutes",
+  "grpcroutes",
+  "serviceprofiles",
+  "egressnetworks",
+];
+
+/** Options for {@linkcode validate}. */
+export interface ValidateOptions {
+  mesh: MeshConfig;
+  /** The state may hold only part of the cluster (manifests). */
+  partial: boolean;
+  /** The state was loaded for this namespace only. */
+  namespace?: string;
+  /** Rules to run; all by default. */
+  rules?: readonly Rule[];
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** Runs the rules and returns findings in a deterministic order. */
+export function validate(state: ClusterState, opts: ValidateOptions): Finding[] {
+  const ctx = new ValidationContext(state, {
+    mesh: opts.mesh,
+    partial: opts.partial,
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+  });
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const rule of opts.rules ?? RULES) {
+    for (const hit of rule.check(ctx)) {
+      const meta = hit.unresolved ? UNRESOLVED : rule;
+      const f: Finding = {
+        rule: meta.id,
+        severity: meta.severity,
+        message: hit.unresolved
+          ? `${hit.message} — unless it exists outside the manifests given (${rule.id})`
+          : hit.message,
+        field: hit.field ?? rule.field,
+        remediation: hit.remediation ?? rule.remediation,
+        url: rule.docs,
+        object: hit.obj,
+      };
+      const key = `${f.rule}|${objectId(f.object)}|${f.field}|${f.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(f);
+    }
+  }
+  return out.sort(compareFindings);
+}
+
+function objectId(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ""}/${o.kind}/${o.metadata.name}`;
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return cmp(objectId(a.object), objectId(b.object)) ||
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || cmp(a.rule, b.rule) ||
+    cmp(a.field, b.field) || cmp(a.message, b.message);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** One issue as reported. */
+export interface ReportIssue {
+  severity: Severity;
+  message: string;
+  field: string;
+  remediation: string;
+  /** The rule id (kept under the original `code` name too). */
+  code: string;
+  rule: string;
+  url: string;
+  file?: string;
+  line?: number;
+}
+
+/** The result for one resource. */
+export interface ReportResult {
+  resourceType: string;
+  name: string;
+  namespace: string;
+  valid: boolean;
+  file?: string;
+  line?: number;
+  issues: ReportIssue[];
+}
+
+/** The report `validate_mesh_config` returns. */
+export interface ValidationReport {
+  totalResources: number;
+  validResources: number;
+  results: ReportResult[];
+  summary: { errors: number; warnings: number; info: number };
+  source: string;
+  notes: string[];
+}
+
+/** Resource-type filters: the original values and one per kind. */
+export const RESOURCE_TYPE_FILTERS: Record<string, readonly string[] | undefined> = {
+  "": undefined,
+  all: undefined,
+  server: ["Server"],
+  serverauthorization: ["ServerAuthorization"],
+  authpolicy: ["AuthorizationPolicy"],
+  authorizationpolicy: ["AuthorizationPolicy"],
+  meshtls: ["MeshTLSAuthentication"],
+  meshtlsauthentication: ["MeshTLSAuthentication"],
+  networkauthentication: ["NetworkAuthentication"],
+  httproute: ["HTTPRoute"],
+  grpcroute: ["GRPCRoute"],
+  serviceprofile: ["ServiceProfile"],
+  egressnetwork: ["EgressNetwork"],
+  proxy: [
+    "Namespace",
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+  ],
+  namespace: [
+    "Namespace",
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+  ],
+  workload: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
+  pod: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
+};
+
+/** Options for {@linkcode buildReport}. */
+export interface BuildReportOptions {
+  resourceType?: string;
+  resourceName?: string;
+  includeWarnings?: boolean;
+  namespace?: string;
+  notes?: string[];
+}
+
+/** Objects the validator reports on even when they have no findings. */
+function validatedObjects(state: ClusterState): KubeObject[] {
+  const out: KubeObject[] = [];
+  const keys: ResourceKey[] = [
+    "namespaces",
+    ...WORKLOAD_KEYS,
+    "servers",
+    "serverauthorizations",
+    "authorizationpolicies",
+    "meshtlsauthentications",
+    "networkauthentications",
+    "httproutes",
+    "gatewayhttproutes",
+    "grpcroutes",
+    "serviceprofiles",
+    "egressnetworks",
+  ];
+  for (const key of keys) {
+    for (const o of state.objects[key] ?? []) {
+      if ((key === "replicasets" || key === "jobs") && o.metadata.ownerReferences?.length) continue;
+      out.push(o);
+    }
+  }
+  for (const p of state.objects.pods ?? []) if (!p.metadata.ownerReferences?.length) out.push(p);
+  return out;
+}
+
+/** Shapes findings into the report, applying the tool's filters. */
+export function buildReport(
+  state: ClusterState,
+  findings: readonly Finding[],
+  opts: BuildReportOptions = {},
+): ValidationReport {
+  const kinds = RESOURCE_TYPE_FILTERS[(opts.resourceType ?? "").toLowerCase()];
+  const byObj = new Map<KubeObject, Finding[]>();
+  for (const o of validatedObjects(state)) byObj.set(o, []);
+  for (const f of findings) byObj.set(f.object, [...(byObj.get(f.object) ?? []), f]);
+  const results: ReportResult[] = [];
+  const summary = { errors: 0, warnings: 0, info: 0 };
+  for (const [obj, fs] of byObj) {
+    const ns = obj.metadata.namespace ?? "";
+    if (opts.namespace !== undefined) {
+      const inNs = obj.kind === "Namespace"
+        ? obj.metadata.name === opts.namespace
+        : ns === opts.namespace;
+      if (!inNs) continue;
+    }
+    if (kinds && !kinds.includes(obj.kind)) continue;
+    if (opts.resourceName && obj.metadata.name !== opts.resourceName) continue;
+    const pos = positionOf(obj);
+    const issues = fs
+      .filter((f) => opts.includeWarnings !== false || f.severity === "error")
+      .map((f): ReportIssue => ({
+        severity: f.severity,
+        message: f.message,
+        field: f.field,
+        remediation: f.remediation,
+        code: f.rule,
+        rule: f.rule,
+        url: f.url,
+        ...(pos ? { file: pos.file, line: pos.line } : {}),
+      }));
+    for (const i of issues) {
+      if (i.severity === "error") summary.errors++;
+      else if (i.severity === "warning") summary.warnings++;
+      else summary.info++;
+    }
+    results.push({
+      resourceType: obj.kind,
+      name: obj.metadata.name,
+      namespace: ns,
+      valid: !issues.some((i) => i.severity === "error"),
+      ...(pos ? { file: pos.file, line: pos.line } : {}),
+      issues,
+    });
+  }
+  results.sort((a, b) =>
+    cmp(a.namespace, b.namespace) || cmp(a.resourceType, b.resourceType) || cmp(a.name, b.name) ||
+    cmp(a.file ?? "", b.file ?? "") || (a.line ?? 0) - (b.line ?? 0)
+  );
+  return {
+    totalResources: results.length,
+    validResources: results.filter((r) => r.valid).length,
+    results,
+    summary,
+    source: state.source,
+    notes: opts.notes ?? [],
+  };
+}
