@@ -8,7 +8,7 @@
 // @ts-types="@modelcontextprotocol/sdk/server/stdio"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import process from "node:process";
-import { type CliOptions, parseArgs, UsageError, USAGE } from "./src/cli/args.ts";
+import { type CliOptions, parseArgs, USAGE, UsageError } from "./src/cli/args.ts";
 import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
 import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
@@ -57,7 +57,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.command.kind === "tools") {
-    for (const t of allTools()) write("out", `${t.name}\n  ${t.title}: ${t.description.split("\n")[0]}`);
+    for (const t of allTools()) {
+      write("out", `${t.name}\n  ${t.title}: ${t.description.split("\n")[0]}`);
+    }
     return 0;
   }
 
@@ -80,7 +82,8 @@ async function main(): Promise<number> {
     if (err instanceof NoClusterConfiguredError && serving) {
       // A newcomer without a cluster gets the demo mesh, and is told so everywhere.
       cluster = await buildSource({ kind: "demo" }, { env, config, log });
-      notice = `No Kubernetes cluster is configured (${err.message}), so this server answers from the embedded DEMO mesh, not a real cluster. Set KUBECONFIG or pass --context, --manifests PATH or --demo.`;
+      notice =
+        `No Kubernetes cluster is configured (${err.message}), so this server answers from the embedded DEMO mesh, not a real cluster. Set KUBECONFIG or pass --context, --manifests PATH or --demo.`;
       log.warn(notice);
     } else {
       write("err", `linkerd-mcp: ${(err as Error).message}`);
@@ -125,10 +128,15 @@ async function main(): Promise<number> {
   return 2;
 }
 
-async function serve(opts: CliOptions, deps: ToolDeps, log: Logger, notice?: string): Promise<number> {
+async function serve(
+  opts: CliOptions,
+  deps: ToolDeps,
+  log: Logger,
+  notice?: string,
+): Promise<number> {
   const build = () => createServer(deps, notice ? { notice } : {});
   if (opts.http) {
-    const { startHttp } = await import("./src/cli/http.ts");
+    const { startHttp } = await import("./src/http/run.ts");
     return await startHttp(opts.http, { createMcpServer: build, log, env: readEnv() });
   }
   const server = build();
@@ -160,7 +168,10 @@ async function serve(opts: CliOptions, deps: ToolDeps, log: Logger, notice?: str
 
 if (import.meta.main) {
   const code = await main().catch((err) => {
-    write("err", `linkerd-mcp: unexpected error: ${err instanceof Error ? err.stack ?? err.message : err}`);
+    write(
+      "err",
+      `linkerd-mcp: unexpected error: ${err instanceof Error ? err.stack ?? err.message : err}`,
+    );
     return 1;
   });
   // client-node keeps sockets and timers alive; end explicitly.

@@ -41,7 +41,8 @@ Deno.test("main.ts call prints the structured result as JSON and exits 0", async
   assert.equal(res.code, 0, res.stderr);
   const data = JSON.parse(res.stdout);
   assert.ok(Array.isArray(data.services));
-  assert.ok(data.services.length >= 4, "emojivoto has web, emoji, voting and vote-bot");
+  const names = data.services.map((s: { service: string }) => s.service).sort();
+  assert.deepEqual(names, ["emoji-svc", "voting-svc", "web-svc"]);
   assert.ok(data.services.every((s: { namespace: string }) => s.namespace === "emojivoto"));
 });
 
@@ -83,10 +84,19 @@ Deno.test("main.ts call reads manifests from a folder", async () => {
       import.meta.url,
     );
     await Deno.copyFile(fixture, `${dir}/emojivoto.yml`);
-    const res = await run(["call", "list_meshed_services", "{}", "--manifests", dir]);
+    const res = await run([
+      "call",
+      "list_meshed_services",
+      '{"includeUnmeshed":true}',
+      "--manifests",
+      dir,
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const data = JSON.parse(res.stdout);
-    assert.ok(data.services.some((s: { service: string }) => s.service === "web-svc"));
+    const web = data.services.find((s: { service: string }) => s.service === "web-svc");
+    // The upstream emojivoto namespace has no linkerd.io/inject annotation: nothing is meshed.
+    assert.equal(web?.totalPods, 1);
+    assert.equal(web?.meshedPods, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

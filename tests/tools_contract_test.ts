@@ -8,28 +8,28 @@ import { allTools } from "../src/tools/mod.ts";
 
 /** Tool name → argument names it must accept (from the original server, plus additions). */
 const STABLE_ARGS: Record<string, string[]> = {
-  check_mesh_health: ["namespace"],
-  analyze_connectivity: [
+  "check_mesh_health": ["namespace"],
+  "analyze_connectivity": [
     "source_namespace",
     "source_service",
     "target_namespace",
     "target_service",
   ],
-  list_meshed_services: ["namespace"],
-  get_allowed_targets: ["source_namespace", "source_service"],
-  get_allowed_sources: ["target_namespace", "target_service"],
-  validate_mesh_config: ["namespace", "resource_type", "resource_name", "include_warnings"],
-  get_service_metrics: ["namespace", "service", "time_range"],
-  analyze_traffic_flow: [
+  "list_meshed_services": ["namespace"],
+  "get_allowed_targets": ["source_namespace", "source_service"],
+  "get_allowed_sources": ["target_namespace", "target_service"],
+  "validate_mesh_config": ["namespace", "resource_type", "resource_name", "include_warnings"],
+  "get_service_metrics": ["namespace", "service", "time_range"],
+  "analyze_traffic_flow": [
     "source_namespace",
     "source_service",
     "target_namespace",
     "target_service",
     "time_range",
   ],
-  get_service_health_summary: ["namespace", "time_range"],
-  get_top_services: ["namespace", "sort_by", "time_range", "limit"],
-  get_traffic_trends: ["namespace", "service", "window", "compare_to"],
+  "get_service_health_summary": ["namespace", "time_range"],
+  "get_top_services": ["namespace", "sort_by", "time_range", "limit"],
+  "get_traffic_trends": ["namespace", "service", "window", "compare_to"],
 };
 
 Deno.test("allTools() keeps every original tool name and argument", () => {

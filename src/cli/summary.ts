@@ -12,7 +12,7 @@ export async function summarizeSource(deps: Pick<ToolDeps, "cluster" | "config">
   const state = await loadState(deps.cluster, ["namespaces", "pods"], {
     linkerdNamespace: deps.config.linkerdNamespace,
   });
-  const pods = itemsOf(state, "pods") as Pod[];
+  const pods = itemsOf(state, "pods") as unknown as readonly Pod[];
   const meshed = pods.filter((p) => isMeshed(p));
   const workloads = new Set(
     meshed.map((p) => {

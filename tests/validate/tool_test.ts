@@ -112,12 +112,8 @@ Deno.test("src/validate is pure: no I/O, client-node or SDK imports", () => {
 });
 
 Deno.test("validate_mesh_config restricts results to the namespace argument", async () => {
-  const text = Deno.readTextFileSync(new URL("server-no-authorization.yaml", BROKEN)) +
-    "\n---\n" +
-    Deno.readTextFileSync(new URL("server-no-authorization.yaml", BROKEN)).replaceAll(
-      "shop",
-      "other",
-    );
+  const broken = await Deno.readTextFile(new URL("server-no-authorization.yaml", BROKEN));
+  const text = broken + "\n---\n" + broken.replaceAll("shop", "other");
   const out = await runTool(tool, { namespace: "other" }, testDeps(objectsFromYaml(text)));
   assert.ok(out.ok);
   const results = (out.data as { results: Array<{ namespace: string; name: string }> }).results;
