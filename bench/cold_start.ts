@@ -5,10 +5,6 @@
  *
  * Run: deno task bench:start   (prints a table; not a pass/fail test)
  */
-// @ts-types="@modelcontextprotocol/sdk/client/index"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { denoDir, startFlags } from "../tests/_mcp.ts";
 
 const RUNS = Number(Deno.env.get("RUNS") ?? 10);
@@ -31,26 +27,57 @@ async function timeEmpty(): Promise<number> {
   return t;
 }
 
+/**
+ * Spawns the server and speaks raw JSON-RPC on its stdio (so the time is the server's,
+ * not an SDK client's schema compilation): initialize, initialized, tools/list.
+ */
 async function timeToolsList(entry: string, args: string[], env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...startFlags(), entry, ...args],
+    clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/tmp",
       DENO_DIR: denoDir(),
       ...env,
     },
-    stderr: "ignore",
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const send = (msg: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
+  await send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-11-25",
+      capabilities: {},
+      clientInfo: { name: "bench", version: "0" },
+    },
   });
-  const client = new Client({ name: "bench", version: "0" });
-  const t0 = performance.now();
-  await client.connect(transport);
-  const { tools } = await client.listTools();
-  const t = performance.now() - t0;
-  if (tools.length < 11) throw new Error(`only ${tools.length} tools listed`);
-  await client.close();
-  return t;
+  await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  await send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+  let buffered = "";
+  let elapsed = 0;
+  let count = 0;
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    const line = buffered.split("\n").find((l) => l.includes('"id":2'));
+    if (line) {
+      elapsed = performance.now() - t0;
+      count = JSON.parse(line).result.tools.length;
+      break;
+    }
+  }
+  await writer.close().catch(() => {});
+  child.kill();
+  await child.status;
+  if (count < 11) throw new Error(`only ${count} tools listed`);
+  return elapsed;
 }
 
 const kubeconfig = await Deno.makeTempFile({ suffix: ".yaml" });

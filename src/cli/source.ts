@@ -46,9 +46,9 @@ export async function buildSource(
       return source;
     }
     case "live": {
-      const { createLiveSource, NoKubeconfigError } = await import("../kube/live.ts");
+      const { createLazyLiveSource, NoKubeconfigError } = await import("../kube/live.ts");
       try {
-        return await createLiveSource({
+        return await createLazyLiveSource({
           ...(choice.kubeconfig ? { kubeconfigPath: choice.kubeconfig } : {}),
           ...(choice.context ? { context: choice.context } : {}),
           env: opts.env,

@@ -24,7 +24,7 @@ import {
   type RawResponse,
   tryJson,
 } from "./_live_http.ts";
-import { findKubeconfig, loadKubeConfig } from "./kubeconfig.ts";
+import { findKubeconfig, type KubeconfigLocation, loadKubeConfig } from "./kubeconfig.ts";
 export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
 import type { ClusterSource, ListOptions } from "./source.ts";
@@ -453,4 +453,81 @@ function resourcePath(r: ResourceType, version: string, namespace: string | unde
     ? `/namespaces/${encodeURIComponent(namespace)}`
     : "";
   return `${prefix}${ns}/${r.plural}`;
+}
+
+/**
+ * Like {@linkcode createLiveSource}, but only the kubeconfig's location is resolved now
+ * (cheap, and enough to know that a cluster is configured); client-node is imported and
+ * the kubeconfig loaded on the first request. This keeps the server's start-up, and so
+ * its first `tools/list`, free of client-node's ~0.5 s import. Errors in the kubeconfig
+ * (unknown context, unparsable file) surface on the first request instead.
+ *
+ * @throws {NoKubeconfigError} when no kubeconfig is found and this is not a pod.
+ */
+export async function createLazyLiveSource(opts: CreateLiveSourceOptions): Promise<LiveSource> {
+  const location = await findKubeconfig({
+    env: opts.env,
+    ...(opts.kubeconfigPath ? { kubeconfigPath: opts.kubeconfigPath } : {}),
+    ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),
+  });
+  return new DeferredLiveSource(location, opts);
+}
+
+/** A {@linkcode LiveSource} that connects on first use. */
+class DeferredLiveSource implements LiveSource {
+  readonly kind = "live" as const;
+  readonly #location: KubeconfigLocation;
+  readonly #opts: CreateLiveSourceOptions;
+  #inner: Promise<LiveSource> | undefined;
+  #ready: LiveSource | undefined;
+
+  constructor(location: KubeconfigLocation, opts: CreateLiveSourceOptions) {
+    this.#location = location;
+    this.#opts = opts;
+  }
+
+  #connect(): Promise<LiveSource> {
+    this.#inner ??= createLiveSource({
+      ...this.#opts,
+      ...(this.#location.kind === "files" && this.#location.origin === "path"
+        ? { kubeconfigPath: this.#location.paths[0]! }
+        : {}),
+    }).then((s) => (this.#ready = s));
+    return this.#inner;
+  }
+
+  get context(): string {
+    return this.#ready?.context ?? this.#opts.context ??
+      (this.#location.kind === "in-cluster" ? "in-cluster" : "current-context");
+  }
+
+  get server(): string {
+    return this.#ready?.server ??
+      (this.#location.kind === "in-cluster" ? this.#location.server : "(not connected yet)");
+  }
+
+  describe(): string {
+    if (this.#ready) return this.#ready.describe();
+    if (this.#location.kind === "in-cluster") {
+      return `in-cluster service account at ${this.#location.server}`;
+    }
+    const ctx = this.#opts.context ? `context "${this.#opts.context}"` : "current context";
+    return `cluster from kubeconfig ${this.#location.paths.join(", ")} (${ctx})`;
+  }
+
+  async list(resource: ResourceKey, opts?: ListOptions): Promise<KubeObject[]> {
+    return (await this.#connect()).list(resource, opts);
+  }
+
+  async get(resource: ResourceKey, name: string, namespace?: string) {
+    return (await this.#connect()).get(resource, name, namespace);
+  }
+
+  async proxyGet(path: string, params: Record<string, string>, signal?: AbortSignal) {
+    return (await this.#connect()).proxyGet(path, params, signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#inner) await (await this.#inner.catch(() => undefined))?.close();
+  }
 }

@@ -7,8 +7,10 @@
  */
 import { z } from "zod";
 import { loadState } from "../kube/state.ts";
-import { checkMeshHealth, loadHealthInput } from "../mesh/health.ts";
-import { listMeshedServices } from "../mesh/services.ts";
+
+/** Domain code, loaded on first use so that the server starts fast. */
+const health = () => import("../mesh/health.ts");
+const services = () => import("../mesh/services.ts");
 import { ok, READ_ONLY, type ToolSpec } from "./_spec.ts";
 
 /** A Kubernetes namespace name (RFC 1123 label). */
@@ -82,6 +84,7 @@ const checkMeshHealthTool = defineTool({
   annotations: READ_ONLY,
   async handler(args, deps, ctx) {
     const namespace = args.namespace ?? deps.config.linkerdNamespace;
+    const { checkMeshHealth, loadHealthInput } = await health();
     const input = await loadHealthInput(deps.cluster, {
       namespace,
       vizNamespace: deps.config.vizNamespace,
@@ -155,6 +158,7 @@ const listMeshedServicesTool = defineTool({
       ...(args.namespace ? { namespace: args.namespace } : {}),
       signal: ctx.signal,
     });
+    const { listMeshedServices } = await services();
     const page = listMeshedServices(state, {
       limit: args.limit,
       includeUnmeshed: args.includeUnmeshed,

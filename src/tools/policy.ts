@@ -9,9 +9,13 @@ import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { ResourceKey } from "../kube/resources.ts";
 import { type ClusterState, loadState } from "../kube/state.ts";
-import { readMeshConfig } from "../mesh/config.ts";
-import { allowedSources, allowedTargets, analyzeAccess, buildPolicyIndex } from "../policy/mod.ts";
 import type { PolicyIndex } from "../policy/mod.ts";
+
+/** Domain code, loaded on first use so that the server starts fast. */
+const domain = async () => ({
+  ...(await import("../policy/mod.ts")),
+  ...(await import("../mesh/config.ts")),
+});
 import { fail, ok, READ_ONLY, type ToolDeps, type ToolOutcome, type ToolSpec } from "./_spec.ts";
 
 /** Resources the policy model reads. */
@@ -158,13 +162,14 @@ const SOURCES_OUTPUT = {
 async function loadIndex(
   deps: ToolDeps,
   signal: AbortSignal,
-): Promise<{ idx: PolicyIndex; state: ClusterState }> {
+): Promise<{ idx: PolicyIndex; state: ClusterState; d: Awaited<ReturnType<typeof domain>> }> {
   const state = await loadState(deps.cluster, POLICY_RESOURCES, {
     linkerdNamespace: deps.config.linkerdNamespace,
     signal,
   });
-  const mesh = readMeshConfig(state, deps.config);
-  return { idx: buildPolicyIndex(state, { mesh }), state };
+  const d = await domain();
+  const mesh = d.readMeshConfig(state, deps.config);
+  return { idx: d.buildPolicyIndex(state, { mesh }), state, d };
 }
 
 function guarded<T>(fn: () => T): ToolOutcome<T> {
@@ -195,9 +200,9 @@ function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OU
     outputSchema: ANALYZE_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      const { idx, state } = await loadIndex(deps, ctx.signal);
+      const { idx, state, d } = await loadIndex(deps, ctx.signal);
       return guarded(() => {
-        const r = analyzeAccess(idx, {
+        const r = d.analyzeAccess(idx, {
           source: { namespace: args.source_namespace, service: args.source_service },
           target: {
             namespace: args.target_namespace ?? args.source_namespace,
@@ -221,9 +226,9 @@ function getAllowedTargets(): ToolSpec<typeof TARGETS_INPUT, typeof TARGETS_OUTP
     outputSchema: TARGETS_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      const { idx } = await loadIndex(deps, ctx.signal);
+      const { idx, d } = await loadIndex(deps, ctx.signal);
       return guarded(() =>
-        allowedTargets(idx, { namespace: args.source_namespace, service: args.source_service })
+        d.allowedTargets(idx, { namespace: args.source_namespace, service: args.source_service })
       );
     },
   };
@@ -239,9 +244,9 @@ function getAllowedSources(): ToolSpec<typeof SOURCES_INPUT, typeof SOURCES_OUTP
     outputSchema: SOURCES_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      const { idx } = await loadIndex(deps, ctx.signal);
+      const { idx, d } = await loadIndex(deps, ctx.signal);
       return guarded(() =>
-        allowedSources(idx, { namespace: args.target_namespace, service: args.target_service })
+        d.allowedSources(idx, { namespace: args.target_namespace, service: args.target_service })
       );
     },
   };

@@ -7,14 +7,8 @@
  */
 import { z } from "zod";
 import { loadState } from "../kube/state.ts";
-import { readMeshConfig } from "../mesh/config.ts";
-import {
-  buildReport,
-  RESOURCE_TYPE_FILTERS,
-  validate,
-  VALIDATE_RESOURCES,
-  type ValidationReport,
-} from "../validate/run.ts";
+import { RESOURCE_TYPE_FILTERS } from "../validate/filters.ts";
+import type { ValidationReport } from "../validate/run.ts";
 import { fail, ok, READ_ONLY, type ToolDeps, type ToolSpec } from "./_spec.ts";
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -37,6 +31,9 @@ export async function validateMeshConfig(
   signal?: AbortSignal,
 ): Promise<ValidationReport> {
   const namespace = args.namespace || undefined;
+  // The rule catalogue is loaded on first use so that the server starts fast.
+  const { buildReport, validate, VALIDATE_RESOURCES } = await import("../validate/run.ts");
+  const { readMeshConfig } = await import("../mesh/config.ts");
   const state = await loadState(deps.cluster, VALIDATE_RESOURCES, {
     linkerdNamespace: deps.config.linkerdNamespace,
     ...(namespace ? { namespace } : {}),

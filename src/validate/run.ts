@@ -11,6 +11,9 @@ import type { MeshConfig } from "../mesh/config.ts";
 import { RULES, UNRESOLVED } from "./catalogue.ts";
 import { ValidationContext, WORKLOAD_KEYS } from "./context.ts";
 import type { Finding, Rule, Severity } from "./types.ts";
+import { RESOURCE_TYPE_FILTERS } from "./filters.ts";
+
+export { RESOURCE_TYPE_FILTERS };
 
 /** Resource types `validate_mesh_config` loads. */
 export const VALIDATE_RESOURCES: readonly ResourceKey[] = [
@@ -124,45 +127,6 @@ export interface ValidationReport {
   source: string;
   notes: string[];
 }
-
-/** Resource-type filters: the original values and one per kind. */
-export const RESOURCE_TYPE_FILTERS: Record<string, readonly string[] | undefined> = {
-  "": undefined,
-  all: undefined,
-  server: ["Server"],
-  serverauthorization: ["ServerAuthorization"],
-  authpolicy: ["AuthorizationPolicy"],
-  authorizationpolicy: ["AuthorizationPolicy"],
-  meshtls: ["MeshTLSAuthentication"],
-  meshtlsauthentication: ["MeshTLSAuthentication"],
-  networkauthentication: ["NetworkAuthentication"],
-  httproute: ["HTTPRoute"],
-  grpcroute: ["GRPCRoute"],
-  serviceprofile: ["ServiceProfile"],
-  egressnetwork: ["EgressNetwork"],
-  proxy: [
-    "Namespace",
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-  ],
-  namespace: [
-    "Namespace",
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-  ],
-  workload: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
-  pod: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
-};
 
 /** Options for {@linkcode buildReport}. */
 export interface BuildReportOptions {
