@@ -11,6 +11,7 @@ import process from "node:process";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "./src/cli/args.ts";
 import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
 import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
+import type { LiveSource } from "./src/kube/live.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { createPromClient } from "./src/metrics/mod.ts";
@@ -137,7 +138,19 @@ async function serve(
   const build = () => createServer(deps, notice ? { notice } : {});
   if (opts.http) {
     const { startHttp } = await import("./src/http/run.ts");
-    return await startHttp(opts.http, { createMcpServer: build, log, env: readEnv() });
+    const cluster = deps.cluster as Partial<LiveSource>;
+    if (opts.http.tokenReview && typeof cluster.reviewToken !== "function") {
+      log.error("--http-token-review needs a live cluster to send TokenReviews to");
+      return 2;
+    }
+    return await startHttp(opts.http, {
+      createMcpServer: build,
+      log,
+      env: readEnv(),
+      ...(opts.http.tokenReview
+        ? { tokenReview: async (t: string) => (await cluster.reviewToken!(t)).authenticated }
+        : {}),
+    });
   }
   const server = build();
   const transport = new StdioServerTransport();

@@ -30,6 +30,8 @@ export interface HttpOptions {
   hostname: string;
   port: number;
   tokenFile?: string;
+  /** Also accept Kubernetes service-account tokens, checked with a TokenReview. */
+  tokenReview?: boolean;
   allowedHosts: string[];
   allowedOrigins: string[];
 }
@@ -69,6 +71,8 @@ HTTP transport:
   --http [ADDR:]PORT     serve Streamable HTTP at /mcp (default address 127.0.0.1)
   --http-token-file F    bearer token clients must send (or LINKERD_MCP_HTTP_TOKEN);
                          required on any non-loopback address
+  --http-token-review    also accept Kubernetes service-account tokens (TokenReview
+                         against the live cluster; needs create on tokenreviews)
   --allowed-host H       extra Host header value to accept (repeatable)
   --allowed-origin O     Origin to accept (repeatable)
 
@@ -99,6 +103,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   let kubeconfig: string | undefined;
   let http: string | undefined;
   let tokenFile: string | undefined;
+  let tokenReview = false;
   let format: "text" | "json" = "text";
   let logLevel: CliOptions["logLevel"];
   let help = false;
@@ -144,6 +149,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--http-token-file":
         tokenFile = value();
+        break;
+      case "--http-token-review":
+        tokenReview = true;
         break;
       case "--allowed-host":
         allowedHosts.push(value());
@@ -208,11 +216,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     opts.http = {
       ...parseListenAddress(http),
       ...(tokenFile ? { tokenFile } : {}),
+      ...(tokenReview ? { tokenReview } : {}),
       allowedHosts,
       allowedOrigins,
     };
-  } else if (tokenFile || allowedHosts.length || allowedOrigins.length) {
-    throw new UsageError("--http-token-file, --allowed-host and --allowed-origin need --http");
+  } else if (tokenFile || tokenReview || allowedHosts.length || allowedOrigins.length) {
+    throw new UsageError(
+      "--http-token-file, --http-token-review, --allowed-host and --allowed-origin need --http",
+    );
   }
   return opts;
 }

@@ -64,6 +64,7 @@ Deno.test("parseArgs() reads validate --format json and --http options", () => {
     "0.0.0.0:8080",
     "--http-token-file",
     "/t",
+    "--http-token-review",
     "--allowed-host",
     "mcp.example",
   ]);
@@ -71,6 +72,7 @@ Deno.test("parseArgs() reads validate --format json and --http options", () => {
     hostname: "0.0.0.0",
     port: 8080,
     tokenFile: "/t",
+    tokenReview: true,
     allowedHosts: ["mcp.example"],
     allowedOrigins: [],
   });

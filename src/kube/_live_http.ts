@@ -82,13 +82,14 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   });
 }
 
-/** A GET over `node:http(s)` with an overall deadline (headers and body). */
+/** A GET (or, with `body`, a POST of JSON) over `node:http(s)` with an overall deadline. */
 export function httpGet(
   request: typeof import("node:https").request,
   url: string,
   options: RequestOptions,
   timeoutMs: number,
   signal: AbortSignal | undefined,
+  body?: string,
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let done = false;
@@ -107,7 +108,13 @@ export function httpGet(
     const timer = setTimeout(() => finish(NETWORK_TIMEOUT), timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      req = request(url, { ...options, method: "GET" }, (res) => {
+      const method = body === undefined ? "GET" : "POST";
+      const headers = body === undefined ? options.headers : {
+        ...options.headers,
+        "content-type": "application/json",
+        "content-length": String(new TextEncoder().encode(body).length),
+      };
+      req = request(url, { ...options, method, ...(headers ? { headers } : {}) }, (res) => {
         const chunks: Uint8Array[] = [];
         res.on("data", (c: Uint8Array) => chunks.push(c));
         res.on("end", () => {
@@ -117,7 +124,7 @@ export function httpGet(
         res.on("error", (e: unknown) => finish(e));
       });
       req.on("error", (e: unknown) => finish(e));
-      req.end();
+      req.end(body);
     } catch (err) {
       // Deno permission refusals (e.g. sys "ca" for the system trust store) throw here.
       finish(err);

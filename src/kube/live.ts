@@ -77,6 +77,19 @@ export interface LiveSource extends ClusterSource {
     params: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<ProxyResponse>;
+  /**
+   * Asks the API server (TokenReview) whether `token` is a valid Kubernetes
+   * service-account token; used only to authenticate HTTP clients. The token is sent to
+   * this API server alone, never used for any other request.
+   */
+  reviewToken(token: string, signal?: AbortSignal): Promise<TokenReviewResult>;
+}
+
+/** The outcome of {@linkcode LiveSource.reviewToken}. */
+export interface TokenReviewResult {
+  /** True only for an authenticated `system:serviceaccount:<ns>:<name>` user. */
+  authenticated: boolean;
+  username?: string;
 }
 
 /**
@@ -204,6 +217,25 @@ class LiveKubeSource implements LiveSource {
       contentType: Array.isArray(ct) ? ct[0] ?? "" : ct ?? "",
       body: res.body,
     };
+  }
+
+  async reviewToken(token: string, signal?: AbortSignal): Promise<TokenReviewResult> {
+    const what = "Cannot review a client token";
+    const body = JSON.stringify({
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenReview",
+      spec: { token },
+    });
+    const path = "/apis/authentication.k8s.io/v1/tokenreviews";
+    const res = await this.#send(path, new URLSearchParams(), signal, what, body);
+    if (res.status !== 201 && res.status !== 200) throw apiError(what, res, this.context);
+    const review = parseJson(res.body, what) as {
+      status?: { authenticated?: boolean; user?: { username?: string } };
+    };
+    const username = review.status?.user?.username;
+    const authenticated = review.status?.authenticated === true &&
+      typeof username === "string" && username.startsWith("system:serviceaccount:");
+    return { authenticated, ...(username ? { username } : {}) };
   }
 
   close(): Promise<void> {
@@ -378,6 +410,7 @@ class LiveKubeSource implements LiveSource {
     query: URLSearchParams,
     signal: AbortSignal | undefined,
     what: string,
+    body?: string,
   ): Promise<RawResponse> {
     if (this.#closed) {
       throw new KubeApiError(`${what}: the cluster source is closed`, {
@@ -402,6 +435,7 @@ class LiveKubeSource implements LiveSource {
         },
         init.timeoutMs,
         signal,
+        body,
       );
       if (res.status === 401) this.#credentials = undefined; // renew on the next request
       init.log.debug("kube request", {
@@ -525,6 +559,10 @@ class DeferredLiveSource implements LiveSource {
 
   async proxyGet(path: string, params: Record<string, string>, signal?: AbortSignal) {
     return (await this.#connect()).proxyGet(path, params, signal);
+  }
+
+  async reviewToken(token: string, signal?: AbortSignal): Promise<TokenReviewResult> {
+    return (await this.#connect()).reviewToken(token, signal);
   }
 
   async close(): Promise<void> {

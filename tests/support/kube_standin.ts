@@ -20,6 +20,7 @@ import { type LabelSelector, matchesSelector, parseSelector } from "../../src/ku
 import type { KubeObject } from "../../src/kube/types.ts";
 
 const CERTS = new URL("./certs/", import.meta.url);
+const TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews";
 
 /** The stand-in's TEST-ONLY CA certificate (PEM). */
 export const STANDIN_CA_PEM = Deno.readTextFileSync(new URL("ca.crt", CERTS));
@@ -61,6 +62,11 @@ export interface StandinOptions {
   proxy?: (req: { namespace: string; service: string; rest: string; url: URL }) => Response;
   /** Extra kubeconfig contexts, all pointing at the stand-in. */
   contexts?: Array<{ name: string; token?: string }>;
+  /**
+   * Answers `POST /apis/authentication.k8s.io/v1/tokenreviews`: the username of each
+   * token the "cluster" knows (anything else is unauthenticated). Off when absent.
+   */
+  tokenReviews?: Record<string, string>;
 }
 
 /** A running stand-in. */
@@ -337,6 +343,20 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     return Response.json(withVersion(found, route));
   }
 
+  async function reviewToken(req: Request, known: Record<string, string>): Promise<Response> {
+    if (token !== null && req.headers.get("authorization") !== `Bearer ${token}`) {
+      return status(401, "Unauthorized", "Unauthorized");
+    }
+    const review = await req.json() as { kind?: string; spec?: { token?: string } };
+    if (review.kind !== "TokenReview") return status(400, "BadRequest", "not a TokenReview");
+    const username = known[review.spec?.token ?? ""];
+    return Response.json({
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenReview",
+      status: username ? { authenticated: true, user: { username } } : { authenticated: false },
+    }, { status: 201 });
+  }
+
   function answer(req: Request, url: URL): Response {
     if (token !== null && req.headers.get("authorization") !== `Bearer ${token}`) {
       return status(401, "Unauthorized", "Unauthorized");
@@ -384,7 +404,9 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   }, async (req) => {
     const url = new URL(req.url);
     await sleep(latencyMs, closing.signal);
-    const res = answer(req, url);
+    const res = req.method === "POST" && url.pathname === TOKEN_REVIEWS && opts.tokenReviews
+      ? await reviewToken(req, opts.tokenReviews)
+      : answer(req, url);
     requests.push({
       method: req.method,
       path: url.pathname,
