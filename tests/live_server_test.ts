@@ -28,9 +28,9 @@ const FAIL_BOUND_MS = 10_000;
 const KUBE_TIMEOUT_MS = 500;
 
 const CONNECT = {
-  source_namespace: "emojivoto",
-  source_service: "web-svc",
-  target_service: "emoji-svc",
+  "source_namespace": "emojivoto",
+  "source_service": "web-svc",
+  "target_service": "emoji-svc",
 };
 
 function textOf(r: CallResult): string {
@@ -193,25 +193,28 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    await t.step("pods forbidden by RBAC: isError naming RBAC, the server keeps serving", async () => {
-      const api = await startStandin({
-        objects: demoObjects(),
-        forbidden: { resources: ["pods"] },
-      });
-      const conn = await launch(api.kubeconfigPath);
-      try {
-        const { text, ms } = await failing(conn, "list_meshed_services");
-        assert.match(text, /forbidden/i);
-        assert.match(text, /RBAC/);
-        assert.match(text, /pods/);
-        log(`403: isError after ${ms.toFixed(0)} ms`);
-        await stillServes(conn);
-        assert.ok(api.requests.some((r) => r.status === 403));
-      } finally {
-        await conn.close();
-        await api.close();
-      }
-    });
+    await t.step(
+      "pods forbidden by RBAC: isError naming RBAC, the server keeps serving",
+      async () => {
+        const api = await startStandin({
+          objects: demoObjects(),
+          forbidden: { resources: ["pods"] },
+        });
+        const conn = await launch(api.kubeconfigPath);
+        try {
+          const { text, ms } = await failing(conn, "list_meshed_services");
+          assert.match(text, /forbidden/i);
+          assert.match(text, /RBAC/);
+          assert.match(text, /pods/);
+          log(`403: isError after ${ms.toFixed(0)} ms`);
+          await stillServes(conn);
+          assert.ok(api.requests.some((r) => r.status === 403));
+        } finally {
+          await conn.close();
+          await api.close();
+        }
+      },
+    );
 
     await t.step("policy CRDs not installed: an error check, not a crash", async () => {
       const api = await startStandin({
@@ -232,10 +235,19 @@ Deno.test({
         assert.ok(crd, JSON.stringify(health.checks.map((c: Data) => c.name)));
         assert.equal(crd.status, "error");
         assert.match(crd.message, /Missing: .*servers\.policy\.linkerd\.io/);
-        // Policy analysis cannot run without the CRDs; it says why instead of crashing.
-        const { text } = await failing(conn, "analyze_connectivity", CONNECT);
-        assert.match(text, /policy\.linkerd\.io/);
-        assert.match(text, /CRD/);
+        // Without the CRDs no policy can exist: the default policy decides, and says so.
+        const analysis = await ok(conn, "analyze_connectivity", CONNECT);
+        assert.deepEqual(analysis.policies, []);
+        assert.ok(analysis.ports.every((p: Data) => p.server.kind === "default"));
+        assert.match(
+          analysis.explanation,
+          /Not installed in this cluster \(read as empty\): .*servers/,
+        );
+        const validation = await ok(conn, "validate_mesh_config");
+        assert.match(validation.notes.join("\n"), /Not served by the cluster \(CRD missing\)/);
+        assert.ok(
+          api.requests.some((r) => r.path.includes("policy.linkerd.io") && r.status === 404),
+        );
         await stillServes(conn);
       } finally {
         await conn.close();
@@ -253,7 +265,11 @@ Deno.test({
         const { text, ms } = await failing(conn, "list_meshed_services");
         assert.match(text, new RegExp(`did not answer within ${KUBE_TIMEOUT_MS} ms`));
         assert.match(text, /could not be reached/);
-        log(`slow (latency ${KUBE_TIMEOUT_MS * 4} ms, timeout ${KUBE_TIMEOUT_MS}): ${ms.toFixed(0)} ms`);
+        log(
+          `slow (latency ${KUBE_TIMEOUT_MS * 4} ms, timeout ${KUBE_TIMEOUT_MS}): ${
+            ms.toFixed(0)
+          } ms`,
+        );
         api.setLatency(0);
         const listed = await ok(conn, "list_meshed_services");
         assert.ok(listed.services.length > 0);
