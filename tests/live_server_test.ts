@@ -216,6 +216,24 @@ Deno.test({
       },
     );
 
+    await t.step("a namespace forbidden by RBAC: other namespaces still answer", async () => {
+      const api = await startStandin({
+        objects: demoObjects(),
+        forbidden: { namespaces: ["booksapp"] },
+      });
+      const conn = await launch(api.kubeconfigPath);
+      try {
+        const { text } = await failing(conn, "list_meshed_services");
+        assert.match(text, /forbidden by RBAC \(403\)/);
+        const listed = await ok(conn, "list_meshed_services", { namespace: "emojivoto" });
+        assert.ok(listed.services.length > 0);
+        assert.ok(listed.services.every((s: Data) => s.namespace === "emojivoto"));
+      } finally {
+        await conn.close();
+        await api.close();
+      }
+    });
+
     await t.step("policy CRDs not installed: an error check, not a crash", async () => {
       const api = await startStandin({
         objects: demoObjects().filter((o: KubeObject) =>
@@ -266,9 +284,8 @@ Deno.test({
         assert.match(text, new RegExp(`did not answer within ${KUBE_TIMEOUT_MS} ms`));
         assert.match(text, /could not be reached/);
         log(
-          `slow (latency ${KUBE_TIMEOUT_MS * 4} ms, timeout ${KUBE_TIMEOUT_MS}): ${
-            ms.toFixed(0)
-          } ms`,
+          `slow API (latency ${KUBE_TIMEOUT_MS * 4} ms, timeout ${KUBE_TIMEOUT_MS} ms): ` +
+            `isError after ${ms.toFixed(0)} ms`,
         );
         api.setLatency(0);
         const listed = await ok(conn, "list_meshed_services");
@@ -331,6 +348,39 @@ Deno.test({
     } finally {
       await conn.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "live cluster: an API server that accepts TCP but never answers TLS is bounded too",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // A black hole: connections are accepted and then nothing happens (no TLS handshake).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const c of listener) held.push(c);
+    })().catch(() => {});
+    const api = await startStandin({ objects: [] });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const kubeconfig = `${api.dir}/silent-config`;
+    const text = await Deno.readTextFile(api.kubeconfigPath);
+    await Deno.writeTextFile(kubeconfig, text.replaceAll(api.url, `https://127.0.0.1:${port}`));
+    const conn = await launch(kubeconfig, { LINKERD_KUBE_TIMEOUT_MS: String(KUBE_TIMEOUT_MS) });
+    try {
+      const { text, ms } = await failing(conn, "list_meshed_services");
+      assert.match(text, new RegExp(`did not answer within ${KUBE_TIMEOUT_MS} ms`));
+      log(`silent API server (timeout ${KUBE_TIMEOUT_MS} ms): isError after ${ms.toFixed(0)} ms`);
+      assert.ok(held.length > 0, "the server never connected");
+      await stillServes(conn);
+    } finally {
+      await conn.close();
+      listener.close();
+      for (const c of held) c.close();
+      await accepting;
+      await api.close();
     }
   },
 });

@@ -183,3 +183,15 @@ export function resourceKeyFor(apiVersion: string, kind: string): ResourceKey | 
   }
   return undefined;
 }
+
+/** Linkerd's inbound policy resources: Servers, authorizations, authentications and routes. */
+export const POLICY_KEYS: readonly ResourceKey[] = [
+  "servers",
+  "serverauthorizations",
+  "authorizationpolicies",
+  "meshtlsauthentications",
+  "networkauthentications",
+  "httproutes",
+  "gatewayhttproutes",
+  "grpcroutes",
+];

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
-import type { ResourceKey } from "../kube/resources.ts";
+import { POLICY_KEYS, type ResourceKey } from "../kube/resources.ts";
 import { type ClusterState, loadState } from "../kube/state.ts";
 import type { PolicyIndex } from "../policy/mod.ts";
 
@@ -24,14 +24,7 @@ export const POLICY_RESOURCES: readonly ResourceKey[] = [
   "pods",
   "services",
   "configmaps",
-  "servers",
-  "serverauthorizations",
-  "authorizationpolicies",
-  "meshtlsauthentications",
-  "networkauthentications",
-  "httproutes",
-  "gatewayhttproutes",
-  "grpcroutes",
+  ...POLICY_KEYS,
 ];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ResourceKey } from "../kube/resources.ts";
+import { POLICY_KEYS, type ResourceKey } from "../kube/resources.ts";
 import type { ClusterState } from "../kube/state.ts";
 import { type KubeObject, positionOf } from "../kube/types.ts";
 import type { MeshConfig } from "../mesh/config.ts";
@@ -22,14 +22,7 @@ export const VALIDATE_RESOURCES: readonly ResourceKey[] = [
   "services",
   "configmaps",
   ...WORKLOAD_KEYS,
-  "servers",
-  "serverauthorizations",
-  "authorizationpolicies",
-  "meshtlsauthentications",
-  "networkauthentications",
-  "httproutes",
-  "gatewayhttproutes",
-  "grpcroutes",
+  ...POLICY_KEYS,
   "serviceprofiles",
   "egressnetworks",
 ];

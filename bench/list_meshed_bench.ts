@@ -1,0 +1,108 @@
+/**
+ * `list_meshed_services` on a synthetic 10,000-pod cluster served by the Kubernetes API
+ * stand-in: the server runs as `deno task start` runs it (same permission flags,
+ * `KUBECONFIG`, stdio), a real MCP client calls the tool, and the server's time and peak
+ * memory (VmHWM of its process) are printed. The stand-in runs in its own process so that
+ * its memory is not counted.
+ *
+ * Run: `deno run -A bench/list_meshed_bench.ts [PODS]` (Linux, for `/proc/<pid>/status`)
+ *
+ * @module
+ */
+// @ts-types="@modelcontextprotocol/sdk/client/index"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/client/stdio"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { denoDir, startFlags } from "../tests/_mcp.ts";
+
+const pods = Number(Deno.args[0] ?? 10_000);
+const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
+const root = new URL("..", import.meta.url);
+
+/** `VmHWM` (peak RSS) and `VmRSS` of a process, in MB, from `/proc/<pid>/status`. */
+function memoryOf(pid: number): { peakMb: number; rssMb: number } | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
+  } catch {
+    return undefined; // not Linux, or the process is gone
+  }
+}
+
+// The stand-in (synthetic cluster: PODS pods, PODS/5 Services) in a child process.
+const standin = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", new URL("tests/support/kube_standin.ts", root).pathname, String(pods)],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const reader = standin.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let line = "";
+while (!line.includes("\n")) {
+  const { value, done } = await reader.read();
+  if (done) throw new Error("The stand-in exited before printing its address");
+  line += value;
+}
+const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
+
+const rows: Array<[string, string, string]> = [];
+let counts = "";
+let client: Client | undefined;
+try {
+  let t0 = performance.now();
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", ...startFlags(), new URL("main.ts", root).pathname],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: denoDir(),
+      KUBECONFIG: api.kubeconfigPath,
+      LINKERD_KUBE_TIMEOUT_MS: "30000",
+      NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
+    },
+    stderr: "inherit",
+  });
+  client = new Client({ name: "list-meshed-bench", version: "0.0.0" });
+  await client.connect(transport);
+  const pid = transport.pid;
+  if (pid === null) throw new Error("The server process has no pid");
+  const mem = () => {
+    const m = memoryOf(pid);
+    return m ? `${m.rssMb.toFixed(0)} MB (peak ${m.peakMb.toFixed(0)} MB)` : "n/a";
+  };
+  rows.push(["spawn + initialize", `${(performance.now() - t0).toFixed(0)} ms`, mem()]);
+
+  const list = async (label: string, args: Record<string, unknown> = {}) => {
+    t0 = performance.now();
+    const res = await client!.callTool({ name: "list_meshed_services", arguments: args }) as {
+      isError?: boolean;
+      structuredContent?: { totalServices?: number; summary?: { selectedPods?: number } };
+      content?: Array<{ text?: string }>;
+    };
+    const ms = performance.now() - t0;
+    if (res.isError) throw new Error(`list_meshed_services failed: ${res.content?.[0]?.text}`);
+    const s = res.structuredContent;
+    counts = `${s?.totalServices} meshed Services, ${s?.summary?.selectedPods} selected pods`;
+    rows.push([label, `${ms.toFixed(0)} ms`, mem()]);
+  };
+  await list("first call (loads client-node, lists)");
+  await list("second call (lists cached, 3 s TTL)");
+  await new Promise((r) => setTimeout(r, 3_100));
+  await list("third call (cache expired: re-lists)");
+  await list("limit 1000 (cached)", { limit: 1000 });
+
+  const width = Math.max(...rows.map((r) => r[0].length));
+  write(`list_meshed_services on a synthetic ${pods}-pod cluster (${counts}), stand-in ${api.url}`);
+  write(`${"step".padEnd(width)}  ${"time".padStart(8)}  server RSS after`);
+  for (const [what, time, m] of rows) write(`${what.padEnd(width)}  ${time.padStart(8)}  ${m}`);
+  const final = memoryOf(pid);
+  if (final) write(`server peak RSS (VmHWM): ${final.peakMb.toFixed(0)} MB`);
+} finally {
+  await client?.close();
+  await reader.cancel();
+  await standin.stdin.close();
+  await standin.status;
+}
