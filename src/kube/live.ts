@@ -151,6 +151,8 @@ interface CacheEntry {
 }
 
 const CREDENTIALS_TTL_MS = 10_000;
+/** How long a resource found not served (CRD missing) is not asked for again. */
+const UNSERVED_TTL_MS = 30_000;
 
 /** {@linkcode LiveSource} over client-node's credentials and `node:https`. */
 class LiveKubeSource implements LiveSource {
@@ -160,6 +162,8 @@ class LiveKubeSource implements LiveSource {
   readonly #init: LiveKubeSourceInit;
   /** The version that answered last, per resource, tried first next time. */
   readonly #served = new Map<ResourceKey, string>();
+  /** Resources found not served (CRD missing), until when that answer is trusted. */
+  readonly #unservedUntil = new Map<ResourceKey, number>();
   readonly #cache = new Map<string, CacheEntry>();
   #closed = false;
   /** The connection agent (TLS settings, proxy), from the first request's credentials. */
@@ -291,6 +295,15 @@ class LiveKubeSource implements LiveSource {
         ? ` in namespace "${namespace}"`
         : " in all namespaces"
     }`;
+    const notServedError = () =>
+      new KubeApiError(
+        `${what}: the API server does not serve it (tried ${
+          r.versions.map((v) => (r.group ? `${r.group}/${v}` : v)).join(", ")
+        }); is its CRD installed?`,
+        { status: 404, reason: "NotFound" },
+      );
+    // Remembered for a while, so each tool call does not probe every version again.
+    if ((this.#unservedUntil.get(resource) ?? 0) > Date.now()) throw notServedError();
     for (const version of this.#versions(resource)) {
       const path = resourcePath(r, version, namespace);
       const items: KubeObject[] = [];
@@ -331,14 +344,11 @@ class LiveKubeSource implements LiveSource {
       }
       if (notServed) continue;
       this.#served.set(resource, version);
+      this.#unservedUntil.delete(resource);
       return items;
     }
-    throw new KubeApiError(
-      `${what}: the API server does not serve it (tried ${
-        r.versions.map((v) => (r.group ? `${r.group}/${v}` : v)).join(", ")
-      }); is its CRD installed?`,
-      { status: 404, reason: "NotFound" },
-    );
+    this.#unservedUntil.set(resource, Date.now() + UNSERVED_TTL_MS);
+    throw notServedError();
   }
 
   async #get(
@@ -504,7 +514,15 @@ export async function createLazyLiveSource(opts: CreateLiveSourceOptions): Promi
     ...(opts.kubeconfigPath ? { kubeconfigPath: opts.kubeconfigPath } : {}),
     ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),
   });
-  return new DeferredLiveSource(location, opts);
+  // Name the context now, cheaply (no YAML parser), so that the server can say which cluster
+  // it serves before connecting: an explicit --context, else the first file's current-context.
+  let context = opts.context;
+  if (!context && location.kind === "files") {
+    const text = await Deno.readTextFile(location.paths[0]!).catch(() => "");
+    context = text.match(/^\s*["']?current-context["']?\s*:\s*["']?([^"',\r\n#]+?)["']?\s*,?\s*(?:#.*)?$/m)
+      ?.[1];
+  }
+  return new DeferredLiveSource(location, { ...opts, ...(context ? { context } : {}) });
 }
 
 /** A {@linkcode LiveSource} that connects on first use. */
@@ -546,7 +564,7 @@ class DeferredLiveSource implements LiveSource {
       return `in-cluster service account at ${this.#location.server}`;
     }
     const ctx = this.#opts.context ? `context "${this.#opts.context}"` : "current context";
-    return `cluster from kubeconfig ${this.#location.paths.join(", ")} (${ctx})`;
+    return `cluster ${ctx} from kubeconfig ${this.#location.paths.join(", ")}`;
   }
 
   async list(resource: ResourceKey, opts?: ListOptions): Promise<KubeObject[]> {

@@ -204,6 +204,10 @@ Deno.test({
           message:
             /^Cannot list links\.multicluster\.linkerd\.io in namespace "linkerd-multicluster": .*is its CRD installed\?$/,
         });
+        // The missing CRD is remembered: asking again sends no request.
+        api.requests.length = 0;
+        await rejectsKube(src.list("links"), { status: 404, reason: "NotFound" });
+        assert.deepEqual(api.requests.filter((r) => r.path.includes("links")), []);
         const state = await loadState(src, ["links", "servers", "pods"], {
           linkerdNamespace: "linkerd",
         });
