@@ -519,7 +519,9 @@ export async function createLazyLiveSource(opts: CreateLiveSourceOptions): Promi
   let context = opts.context;
   if (!context && location.kind === "files") {
     const text = await Deno.readTextFile(location.paths[0]!).catch(() => "");
-    context = text.match(/^\s*["']?current-context["']?\s*:\s*["']?([^"',\r\n#]+?)["']?\s*,?\s*(?:#.*)?$/m)
+    context = text.match(
+      /^\s*["']?current-context["']?\s*:\s*["']?([^"',\r\n#]+?)["']?\s*,?\s*(?:#.*)?$/m,
+    )
       ?.[1];
   }
   return new DeferredLiveSource(location, { ...opts, ...(context ? { context } : {}) });
