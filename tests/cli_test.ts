@@ -112,3 +112,25 @@ Deno.test("main.ts without a kubeconfig: call fails clearly, naming --demo", asy
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("main.ts validate gates a GitOps folder: file:line findings and exit 1 on errors", async () => {
+  const broken =
+    new URL("./fixtures/broken/server-no-authorization.yaml", import.meta.url).pathname;
+  const res = await run(["validate", "--manifests", broken]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stdout, /server-no-authorization\.yaml:\d+: error \[server-no-authorization\]/);
+
+  const clean = await run(["validate", "--demo"]);
+  assert.equal(clean.code, 0, clean.stdout);
+  assert.match(clean.stdout, /0 error\(s\)/);
+
+  const json = await run(["validate", "--format", "json", "--manifests", broken]);
+  assert.equal(json.code, 1);
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.summary.errors, 1);
+  assert.ok(
+    report.results.some((r: { issues: Array<{ line?: number }> }) =>
+      r.issues.some((i) => typeof i.line === "number")
+    ),
+  );
+});
