@@ -13,7 +13,7 @@ import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
 import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
 import type { LiveSource } from "./src/kube/live.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
-import { createLogger, type Logger } from "./src/log.ts";
+import { createLogger, isLogLevel, type Logger } from "./src/log.ts";
 import { createPromClient } from "./src/metrics/mod.ts";
 import { createServer } from "./src/server.ts";
 import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
@@ -35,7 +35,9 @@ function readEnv(): Record<string, string | undefined> {
 
 function write(stream: "out" | "err", text: string): void {
   const data = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
-  (stream === "out" ? Deno.stdout : Deno.stderr).writeSync(data);
+  const out = stream === "out" ? Deno.stdout : Deno.stderr;
+  // A pipe may take fewer bytes than offered: write until all of it is out.
+  for (let at = 0; at < data.length;) at += out.writeSync(data.subarray(at));
 }
 
 async function main(): Promise<number> {
@@ -72,7 +74,10 @@ async function main(): Promise<number> {
     write("err", `linkerd-mcp: ${(err as Error).message}`);
     return 2;
   }
-  const log = createLogger(opts.logLevel ?? (env["LINKERD_MCP_LOG_LEVEL"] as never) ?? "info");
+  const envLevel = env["LINKERD_MCP_LOG_LEVEL"];
+  const log = createLogger(
+    opts.logLevel ?? (isLogLevel(envLevel) ? envLevel : "info"),
+  );
   const serving = opts.command.kind === "serve";
 
   let cluster: ClusterSource;

@@ -9,6 +9,11 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** True when `value` names a log level. */
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === "string" && Object.hasOwn(ORDER, value);
+}
+
 /** A minimal structured logger. */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
