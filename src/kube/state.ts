@@ -22,6 +22,11 @@ export interface ClusterState {
   readonly objects: Partial<Record<ResourceKey, readonly KubeObject[]>>;
   /** Resource types the cluster does not serve (their CRD is not installed). */
   readonly missing: readonly ResourceKey[];
+  /**
+   * Cluster-scoped resource types that RBAC forbade listing (read as empty); set only by
+   * {@linkcode loadStateInNamespaces}.
+   */
+  readonly forbidden?: readonly ResourceKey[];
 }
 
 /** Options for {@linkcode loadState}. */
@@ -72,6 +77,78 @@ export async function loadState(
   }));
   missing.sort();
   return { source: source.describe(), linkerdNamespace: opts.linkerdNamespace, objects, missing };
+}
+
+/** True for a {@linkcode KubeApiError} with status 403 (RBAC forbids the request). */
+export function isForbidden(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.status === 403;
+}
+
+/**
+ * Like {@linkcode loadState}, but lists each namespaced resource type once per given
+ * namespace and merges the results: the fallback when RBAC forbids all-namespace lists.
+ * Cluster-scoped types are listed once; if RBAC forbids them they read as empty and are
+ * recorded in `forbidden`. A 403 on a namespaced list propagates. ConfigMaps are read by
+ * name in the control plane's namespace, as `loadState` does.
+ *
+ * @throws {KubeApiError} when the API server refuses a namespaced read or cannot be reached.
+ */
+export async function loadStateInNamespaces(
+  source: ClusterSource,
+  resources: readonly ResourceKey[],
+  namespaces: readonly string[],
+  opts: Omit<LoadStateOptions, "namespace">,
+): Promise<ClusterState> {
+  const keys = [...new Set(resources)];
+  const scopes = [...new Set(namespaces)];
+  const cluster = keys.filter((k) => k === "configmaps" || !RESOURCES[k].namespaced);
+  const namespaced = keys.filter((k) => !cluster.includes(k));
+  const forbidden: ResourceKey[] = [];
+  const [clusterWide, ...perNamespace] = await Promise.all([
+    Promise.all(cluster.map(async (key) => {
+      try {
+        return await loadState(source, [key], opts);
+      } catch (err) {
+        if (!isForbidden(err) || key === "configmaps") throw err;
+        forbidden.push(key);
+        return undefined;
+      }
+    })),
+    ...scopes.map((namespace) => loadState(source, namespaced, { ...opts, namespace })),
+  ]);
+  const parts = [...clusterWide!, ...perNamespace].filter((p) => p !== undefined);
+  const merged = mergeStates(source.describe(), opts.linkerdNamespace, parts);
+  const objects = { ...merged.objects };
+  for (const key of keys) objects[key] ??= [];
+  return { ...merged, objects, forbidden: forbidden.sort() };
+}
+
+/**
+ * Merges states loaded from disjoint scopes (namespaces, resource types): objects are
+ * concatenated per type, `missing` and `forbidden` are unions.
+ */
+export function mergeStates(
+  source: string,
+  linkerdNamespace: string,
+  parts: readonly ClusterState[],
+): ClusterState {
+  const objects: Partial<Record<ResourceKey, KubeObject[]>> = {};
+  const missing = new Set<ResourceKey>();
+  const forbidden = new Set<ResourceKey>();
+  for (const part of parts) {
+    for (const [key, items] of Object.entries(part.objects) as [ResourceKey, KubeObject[]][]) {
+      (objects[key] ??= []).push(...items);
+    }
+    for (const m of part.missing) missing.add(m);
+    for (const f of part.forbidden ?? []) forbidden.add(f);
+  }
+  return {
+    source,
+    linkerdNamespace,
+    objects,
+    missing: [...missing].sort(),
+    ...(forbidden.size ? { forbidden: [...forbidden].sort() } : {}),
+  };
 }
 
 /** The objects of one resource type in a state (empty when not loaded). */

@@ -8,7 +8,14 @@
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import { POLICY_KEYS, type ResourceKey } from "../kube/resources.ts";
-import { type ClusterState, loadState } from "../kube/state.ts";
+import {
+  type ClusterState,
+  isForbidden,
+  itemsOf,
+  loadState,
+  loadStateInNamespaces,
+  mergeStates,
+} from "../kube/state.ts";
 import type { PolicyIndex } from "../policy/mod.ts";
 
 /** Domain code, loaded on first use so that the server starts fast. */
@@ -113,6 +120,9 @@ const ANALYZE_OUTPUT = {
   explanation: z.string(),
   ports: z.array(PORT_RESULT),
   policies: z.array(z.string()).describe("Policy objects involved, as Kind/name"),
+  notes: z.array(z.string()).optional().describe(
+    "Limits of the data behind this answer, e.g. RBAC forbade cluster-wide reads and only the source and target namespaces were read; absent when none",
+  ),
 };
 
 const TARGETS_INPUT = {
@@ -155,14 +165,116 @@ const SOURCES_OUTPUT = {
 async function loadIndex(
   deps: ToolDeps,
   signal: AbortSignal,
-): Promise<{ idx: PolicyIndex; state: ClusterState; d: Awaited<ReturnType<typeof domain>> }> {
-  const state = await loadState(deps.cluster, POLICY_RESOURCES, {
-    linkerdNamespace: deps.config.linkerdNamespace,
-    signal,
-  });
+  fallbackNamespaces?: readonly string[],
+): Promise<{
+  idx: PolicyIndex;
+  state: ClusterState;
+  d: Awaited<ReturnType<typeof domain>>;
+  notes: string[];
+}> {
+  const opts = { linkerdNamespace: deps.config.linkerdNamespace, signal };
+  let state: ClusterState;
+  const notes: string[] = [];
+  try {
+    state = await loadState(deps.cluster, POLICY_RESOURCES, opts);
+  } catch (err) {
+    if (!isForbidden(err) || !fallbackNamespaces?.length) throw err;
+    // RBAC forbids a cluster-wide list: read only the namespaces the question involves.
+    try {
+      state = await loadStateInNamespaces(deps.cluster, POLICY_RESOURCES, fallbackNamespaces, opts);
+    } catch (retry) {
+      if (isForbidden(retry)) throw err;
+      throw retry;
+    }
+    const authn = await loadReferencedAuthentications(deps, state, fallbackNamespaces, opts);
+    state = authn.state;
+    notes.push(scopeNote(err, fallbackNamespaces, state, authn));
+  }
   const d = await domain();
   const mesh = d.readMeshConfig(state, deps.config);
-  return { idx: d.buildPolicyIndex(state, { mesh }), state, d };
+  return { idx: d.buildPolicyIndex(state, { mesh }), state, d, notes };
+}
+
+/** Authentication types an AuthorizationPolicy may reference in another namespace. */
+const AUTHN_KEYS: readonly ResourceKey[] = ["meshtlsauthentications", "networkauthentications"];
+
+/**
+ * After a per-namespace load: the authentications that the loaded AuthorizationPolicies
+ * reference in other namespaces, read from those namespaces where RBAC allows.
+ */
+async function loadReferencedAuthentications(
+  deps: ToolDeps,
+  state: ClusterState,
+  scope: readonly string[],
+  opts: { linkerdNamespace: string; signal: AbortSignal },
+): Promise<{ state: ClusterState; read: string[]; unread: string[] }> {
+  const elsewhere = new Set<string>();
+  for (const ap of itemsOf(state, "authorizationpolicies")) {
+    const refs = (ap.spec?.["requiredAuthenticationRefs"] ?? []) as Array<{ namespace?: string }>;
+    for (const ref of Array.isArray(refs) ? refs : []) {
+      if (typeof ref?.namespace === "string" && !scope.includes(ref.namespace)) {
+        elsewhere.add(ref.namespace);
+      }
+    }
+  }
+  const read: string[] = [];
+  const unread: string[] = [];
+  const parts = await Promise.all(
+    [...elsewhere].sort().map(async (namespace) => {
+      try {
+        const part = await loadStateInNamespaces(deps.cluster, AUTHN_KEYS, [namespace], opts);
+        read.push(namespace);
+        return part;
+      } catch (err) {
+        if (!isForbidden(err)) throw err;
+        unread.push(namespace);
+        return undefined;
+      }
+    }),
+  );
+  const more = parts.filter((p) => p !== undefined);
+  return {
+    state: more.length
+      ? mergeStates(state.source, state.linkerdNamespace, [state, ...more])
+      : state,
+    read: read.sort(),
+    unread: unread.sort(),
+  };
+}
+
+function quoted(namespaces: readonly string[]): string {
+  return namespaces.map((n) => `"${n}"`).join(" and ");
+}
+
+function scopeNote(
+  err: Error,
+  namespaces: readonly string[],
+  state: ClusterState,
+  authn: { read: string[]; unread: string[] },
+): string {
+  const scope = [...new Set(namespaces)];
+  const parts = [
+    `RBAC forbids reading cluster-wide (${err.message}), so this analysis used only namespace${
+      scope.length > 1 ? "s" : ""
+    } ${quoted(scope)}`,
+  ];
+  if (authn.read.length) {
+    parts.push(`, plus the authentications its policies reference in ${quoted(authn.read)}`);
+  }
+  parts.push(".");
+  if (authn.unread.length) {
+    parts.push(
+      ` Authentications referenced in ${
+        quoted(authn.unread)
+      } could not be read (RBAC) and count as missing, so policies that reference them are ignored, as if they did not exist.`,
+    );
+  }
+  if ((state.forbidden ?? []).includes("namespaces")) {
+    parts.push(
+      " Namespace objects could not be read either; the analysis does not depend on them (each pod's default inbound policy comes from its own annotation, else the cluster default).",
+    );
+  }
+  return parts.join("");
 }
 
 function guarded<T>(fn: () => T): ToolOutcome<T> {
@@ -193,17 +305,20 @@ function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OU
     outputSchema: ANALYZE_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      const { idx, state, d } = await loadIndex(deps, ctx.signal);
+      const targetNamespace = args.target_namespace ?? args.source_namespace;
+      const { idx, state, d, notes } = await loadIndex(deps, ctx.signal, [
+        args.source_namespace,
+        targetNamespace,
+      ]);
       return guarded(() => {
         const r = d.analyzeAccess(idx, {
           source: { namespace: args.source_namespace, service: args.source_service },
-          target: {
-            namespace: args.target_namespace ?? args.source_namespace,
-            service: args.target_service,
-          },
+          target: { namespace: targetNamespace, service: args.target_service },
           ...(args.target_port !== undefined ? { port: args.target_port } : {}),
         });
-        return { ...r, explanation: r.explanation + missingNote(state) };
+        const explanation = r.explanation + missingNote(state) +
+          notes.map((n) => `\nNote: ${n}`).join("");
+        return { ...r, explanation, ...(notes.length ? { notes } : {}) };
       });
     },
   };

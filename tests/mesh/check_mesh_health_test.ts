@@ -6,6 +6,7 @@ import type { HealthReport } from "../../src/mesh/health.ts";
 import { runTool } from "../../src/tools/_spec.ts";
 import { meshTools } from "../../src/tools/mesh.ts";
 import { objectsFromYaml, testDeps, upstreamFixture } from "../_helpers.ts";
+import { RbacSource } from "../support/rbac_source.ts";
 import { anchorPem, appPod, meshObjects, runningPods, withStatus } from "./_fixtures.ts";
 
 const spec = meshTools().find((t) => t.name === "check_mesh_health")!;
@@ -455,4 +456,45 @@ Deno.test("check_mesh_health compares proxies with linkerdVersion when proxy.ima
     /1 of 2 meshed pods do not run the control plane's proxy "edge-26\.8\.3"/,
   );
   assert.equal(byName(r, "control plane proxies are up-to-date").status, "warning");
+});
+
+Deno.test("check_mesh_health keeps the control-plane checks when RBAC forbids pods in all namespaces", async () => {
+  const objects = [
+    ...meshObjects({ viz: true }),
+    appPod("emojivoto", "web-1", { app: "web" }, { version: "edge-25.1.1" }),
+  ];
+  const full = await check(objects, {}, { kind: "live" });
+  const deps = testDeps(objects, {
+    cluster: new RbacSource(objects, { namespaces: ["emojivoto"] }),
+  });
+  const outcome = await runTool(spec, {}, deps);
+  assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
+  z.object(spec.outputSchema).strict().parse(outcome.data);
+  const r = outcome.data as HealthReport;
+  // Everything but the data plane is checked as before.
+  const notDataPlane = (rep: HealthReport) =>
+    rep.checks.filter((c) => c.category !== "linkerd-data-plane");
+  assert.deepEqual(notDataPlane(r), notDataPlane(full));
+  assert.deepEqual(r.components, full.components);
+  // The data plane is one warning that says why it was not checked.
+  const dp = r.checks.filter((c) => c.category === "linkerd-data-plane");
+  assert.deepEqual(dp.map((c) => [c.name, c.status]), [["data plane can be read", "warning"]]);
+  assert.match(dp[0]!.message, /could not be read: RBAC forbids listing pods in all namespaces/);
+  assert.match(dp[0]!.hint, /list access to pods cluster-wide/);
+  // A warning keeps the mesh healthy (the full run's skew is a warning too).
+  assert.equal(r.healthy, true);
+  assert.equal(full.healthy, true);
+  assert.match(r.summary, /is healthy/);
+  assert.equal(
+    byName(full, "data plane proxy versions match the control plane").status,
+    "warning",
+  );
+});
+
+Deno.test("check_mesh_health still fails when RBAC forbids the control-plane namespace", async () => {
+  const objects = meshObjects();
+  const deps = testDeps(objects, { cluster: new RbacSource(objects, { namespaces: ["linkerd"] }) });
+  const outcome = await runTool(spec, {}, deps);
+  assert.equal(outcome.ok, false);
+  assert.match(!outcome.ok ? outcome.error : "", /in the namespace "linkerd".*forbidden by RBAC/);
 });

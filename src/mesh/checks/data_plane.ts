@@ -21,7 +21,7 @@ import {
 
 /** Meshed pods of this control plane outside its own namespace. */
 export function dataPlanePods(input: HealthInput): Pod[] {
-  return input.meshedPods.filter((p) =>
+  return (input.meshedPods ?? []).filter((p) =>
     p.metadata.labels?.["linkerd.io/control-plane-ns"] === input.namespace &&
     p.metadata.namespace !== input.namespace && !isTerminated(p)
   );
@@ -30,7 +30,7 @@ export function dataPlanePods(input: HealthInput): Pod[] {
 /** Control-plane namespaces that meshed pods point at, other than this one, with pod counts. */
 export function otherControlPlanes(input: HealthInput): Map<string, number> {
   const out = new Map<string, number>();
-  for (const p of input.meshedPods) {
+  for (const p of input.meshedPods ?? []) {
     const cp = p.metadata.labels?.["linkerd.io/control-plane-ns"];
     if (cp && cp !== input.namespace) out.set(cp, (out.get(cp) ?? 0) + 1);
   }
@@ -40,6 +40,19 @@ export function otherControlPlanes(input: HealthInput): Map<string, number> {
 /** `data plane proxies are ready`, `data plane proxy versions match the control plane`, and foreign pods. */
 export function dataPlaneChecks(input: HealthInput, mesh: MeshConfig): Check[] {
   const cat = "linkerd-data-plane";
+  if (input.meshedPods === undefined) {
+    return [mkCheck(
+      cat,
+      "data plane can be read",
+      "warning",
+      "The data plane could not be read: RBAC forbids listing pods in all namespaces (403), so proxy readiness and versions of meshed pods were not checked; the control-plane checks above are unaffected",
+      {
+        anchor: "l5d-data-plane-exists",
+        action:
+          "Grant the identity list access to pods cluster-wide (a ClusterRole, as the Helm chart's does) to check the data plane",
+      },
+    )];
+  }
   const pods = dataPlanePods(input);
   const checks: Check[] = [];
   if (pods.length === 0) {

@@ -34,8 +34,11 @@ export interface HealthInput {
   deployments: readonly KubeObject[];
   /** Pods of the control-plane, viz and multicluster namespaces. */
   pods: readonly Pod[];
-  /** Every pod in the cluster carrying `linkerd.io/control-plane-ns`. */
-  meshedPods: readonly Pod[];
+  /**
+   * Every pod in the cluster carrying `linkerd.io/control-plane-ns`; `undefined` when
+   * RBAC forbids listing pods in all namespaces.
+   */
+  meshedPods: readonly Pod[] | undefined;
   /** All CRDs; `undefined` when they may not be listed (RBAC). */
   crds: readonly KubeObject[] | undefined;
   links: readonly KubeObject[];
@@ -53,8 +56,9 @@ export interface LoadHealthInputOptions {
 }
 
 /**
- * Reads what the health checks need. Lists that RBAC forbids for Namespaces and
- * CRDs, and a Link CRD that is not installed, degrade to unknown or empty.
+ * Reads what the health checks need. Lists that RBAC forbids for Namespaces, CRDs and
+ * meshed pods in all namespaces, and a Link CRD that is not installed, degrade to unknown
+ * or empty.
  *
  * @throws {KubeApiError} when the API server refuses other reads or cannot be reached.
  */
@@ -73,7 +77,10 @@ export async function loadHealthInput(
       namespaces.map((namespace) => source.list("deployments", { namespace, ...signal })),
     ),
     Promise.all(namespaces.map((namespace) => source.list("pods", { namespace, ...signal }))),
-    source.list("pods", { labelSelector: "linkerd.io/control-plane-ns", ...signal }),
+    tolerate(
+      source.list("pods", { labelSelector: "linkerd.io/control-plane-ns", ...signal }),
+      [403],
+    ),
     tolerate(source.list("crds", signal), [403]),
     source.list("links", signal).catch((err) => {
       if (err instanceof KubeApiError && err.status === 404) missing.push("links");
@@ -92,7 +99,7 @@ export async function loadHealthInput(
     configMaps: configMaps.filter((c): c is KubeObject => c !== undefined),
     deployments: deployments.flat(),
     pods: pods.flat() as Pod[],
-    meshedPods: meshedPods as Pod[],
+    meshedPods: meshedPods as Pod[] | undefined,
     crds,
     links,
     missing,
