@@ -136,14 +136,7 @@ function validatedObjects(state: ClusterState): KubeObject[] {
   const keys: ResourceKey[] = [
     "namespaces",
     ...WORKLOAD_KEYS,
-    "servers",
-    "serverauthorizations",
-    "authorizationpolicies",
-    "meshtlsauthentications",
-    "networkauthentications",
-    "httproutes",
-    "gatewayhttproutes",
-    "grpcroutes",
+    ...POLICY_KEYS,
     "serviceprofiles",
     "egressnetworks",
   ];
