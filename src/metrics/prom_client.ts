@@ -172,31 +172,17 @@ export class HttpPromClient implements PromClient {
   }
 
   async query(promql: string, opts: PromQueryOptions = {}): Promise<PromSample[]> {
-    const params: Record<string, string> = { query: promql };
-    if (opts.time) params.time = seconds(opts.time);
-    return toSamples(
-      decode(await this.#post("/api/v1/query", params, opts.signal), this.url, opts.onWarning),
-    );
+    const body = await this.#post("/api/v1/query", instantParams(promql, opts), opts.signal);
+    return toSamples(decode(body, this.url, opts.onWarning));
   }
 
   async queryRange(
     promql: string,
-    range: { start: Date; end: Date; stepSeconds: number },
+    range: PromRange,
     opts: PromRangeOptions = {},
   ): Promise<PromSeries[]> {
-    const params = {
-      query: promql,
-      start: seconds(range.start),
-      end: seconds(range.end),
-      step: String(range.stepSeconds),
-    };
-    return toSeries(
-      decode(
-        await this.#post("/api/v1/query_range", params, opts.signal),
-        this.url,
-        opts.onWarning,
-      ),
-    );
+    const body = await this.#post("/api/v1/query_range", rangeParams(promql, range), opts.signal);
+    return toSeries(decode(body, this.url, opts.onWarning));
   }
 
   async #post(
@@ -306,35 +292,17 @@ export class ProxyPromClient implements PromClient {
   }
 
   async query(promql: string, opts: PromQueryOptions = {}): Promise<PromSample[]> {
-    const params: Record<string, string> = { query: promql };
-    if (opts.time) params.time = seconds(opts.time);
-    return toSamples(
-      decode(
-        await this.#get("/api/v1/query", params, opts.signal),
-        this.describe(),
-        opts.onWarning,
-      ),
-    );
+    const body = await this.#get("/api/v1/query", instantParams(promql, opts), opts.signal);
+    return toSamples(decode(body, this.describe(), opts.onWarning));
   }
 
   async queryRange(
     promql: string,
-    range: { start: Date; end: Date; stepSeconds: number },
+    range: PromRange,
     opts: PromRangeOptions = {},
   ): Promise<PromSeries[]> {
-    const params = {
-      query: promql,
-      start: seconds(range.start),
-      end: seconds(range.end),
-      step: String(range.stepSeconds),
-    };
-    return toSeries(
-      decode(
-        await this.#get("/api/v1/query_range", params, opts.signal),
-        this.describe(),
-        opts.onWarning,
-      ),
-    );
+    const body = await this.#get("/api/v1/query_range", rangeParams(promql, range), opts.signal);
+    return toSeries(decode(body, this.describe(), opts.onWarning));
   }
 
   async #get(path: string, params: Record<string, string>, signal?: AbortSignal) {
@@ -489,4 +457,22 @@ export function buildPromClient(
     timeoutMs: config.timeoutMs,
   });
   return new FallbackPromClient(http, proxy);
+}
+
+/** The time span and resolution of a range query. */
+type PromRange = { start: Date; end: Date; stepSeconds: number };
+
+/** Parameters of `/api/v1/query`, shared by every transport. */
+function instantParams(promql: string, opts: PromQueryOptions): Record<string, string> {
+  return { query: promql, ...(opts.time ? { time: seconds(opts.time) } : {}) };
+}
+
+/** Parameters of `/api/v1/query_range`, shared by every transport. */
+function rangeParams(promql: string, range: PromRange): Record<string, string> {
+  return {
+    query: promql,
+    start: seconds(range.start),
+    end: seconds(range.end),
+    step: String(range.stepSeconds),
+  };
 }

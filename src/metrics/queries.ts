@@ -244,16 +244,21 @@ export function namespaceLatencyQuery(q: number, namespace: string, windowSecond
   ]);
 }
 
+/** Inbound traffic of one workload, or of a whole namespace when `w` is absent. */
+function inboundScope(namespace: string, w: WorkloadRef | undefined) {
+  return w ? [...eq({ direction: "inbound" }), ...workloadMatchers(w)] : eq({
+    direction: "inbound",
+    namespace,
+  });
+}
+
 /** Range query: inbound request rate (rps) by workload and classification. */
 export function rangeRequestRateQuery(
   namespace: string,
   w: WorkloadRef | undefined,
   rateWindowSeconds: number,
 ): string {
-  const m = w ? [...eq({ direction: "inbound" }), ...workloadMatchers(w)] : eq({
-    direction: "inbound",
-    namespace,
-  });
+  const m = inboundScope(namespace, w);
   return `sum(rate(response_total${formatMatchers(m)}[${win(rateWindowSeconds)}]))${
     by([...WORKLOAD_LABELS, "classification"])
   }`;
@@ -266,10 +271,7 @@ export function rangeLatencyQuery(
   w: WorkloadRef | undefined,
   rateWindowSeconds: number,
 ): string {
-  const m = w ? [...eq({ direction: "inbound" }), ...workloadMatchers(w)] : eq({
-    direction: "inbound",
-    namespace,
-  });
+  const m = inboundScope(namespace, w);
   return latencyQuantileQuery(q, m, rateWindowSeconds, [...WORKLOAD_LABELS]);
 }
 
