@@ -5,7 +5,7 @@
  *   (the YAML as string constants, so a bundle or compiled binary carries it).
  * - `--check` fails when `data.gen.ts` is not up to date with the assets.
  * - `--assets [DIR]` first re-creates the assets from the upstream fixtures (default
- *   `../shared/fixtures/linkerd-upstream`), applying the changes listed in
+ *   `tests/fixtures/upstream`), applying the changes listed in
  *   `src/demo/assets/PROVENANCE.md`.
  *
  * @module
@@ -214,7 +214,7 @@ if (import.meta.main) {
   if (i >= 0) {
     const dir = args[i + 1] && !args[i + 1]!.startsWith("--")
       ? args[i + 1]!
-      : new URL("../shared/fixtures/linkerd-upstream", ROOT).pathname;
+      : new URL("tests/fixtures/upstream", ROOT).pathname;
     await refreshAssets(dir);
   }
   const rendered = renderDataModule(await readAssets());

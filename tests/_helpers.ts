@@ -25,10 +25,10 @@ export function objectsFromYaml(text: string): KubeObject[] {
   return out;
 }
 
-/** Reads a fixture from the shared upstream fixtures. */
+/** Reads a fixture from the vendored upstream fixtures (tests/fixtures/upstream). */
 export function upstreamFixture(path: string): string {
   return Deno.readTextFileSync(
-    new URL(`../../shared/fixtures/linkerd-upstream/${path}`, import.meta.url),
+    new URL(`./fixtures/upstream/${path}`, import.meta.url),
   );
 }
 

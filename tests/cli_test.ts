@@ -80,7 +80,7 @@ Deno.test("main.ts call reads manifests from a folder", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const fixture = new URL(
-      "../../shared/fixtures/linkerd-upstream/demo-apps/emojivoto.yml",
+      "./fixtures/upstream/demo-apps/emojivoto.yml",
       import.meta.url,
     );
     await Deno.copyFile(fixture, `${dir}/emojivoto.yml`);

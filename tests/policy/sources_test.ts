@@ -12,7 +12,7 @@ import { policyTools } from "../../src/tools/policy.ts";
 import { testDeps } from "../_helpers.ts";
 
 const [analyze, , sources] = policyTools();
-const UPSTREAM = new URL("../../../shared/fixtures/linkerd-upstream/", import.meta.url);
+const UPSTREAM = new URL("../fixtures/upstream/", import.meta.url);
 
 Deno.test("analyze_connectivity on the demo source: books may read but not modify authors", async () => {
   const deps: ToolDeps = { ...testDeps([]), cluster: createDemoSource() };

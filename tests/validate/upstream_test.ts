@@ -11,7 +11,7 @@ import { validateMeshConfig } from "../../src/tools/validate.ts";
 import { objectsFromYaml, testDeps, upstreamFixture } from "../_helpers.ts";
 import { findingsFor } from "./_state.ts";
 
-const ROOT = new URL("../../../shared/fixtures/linkerd-upstream/", import.meta.url);
+const ROOT = new URL("../fixtures/upstream/", import.meta.url);
 
 function dir(name: string): string[] {
   return [...Deno.readDirSync(new URL(`${name}/`, ROOT))].map((e) => `${name}/${e.name}`).sort();
