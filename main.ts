@@ -5,8 +5,6 @@
  *
  * @module
  */
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import process from "node:process";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "./src/cli/args.ts";
 import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
@@ -15,7 +13,9 @@ import type { LiveSource } from "./src/kube/live.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
 import { createLogger, isLogLevel, type Logger } from "./src/log.ts";
 import { createPromClient } from "./src/metrics/mod.ts";
+import { lazyDemoPromClient } from "./src/demo/lazy_prom.ts";
 import { createServer } from "./src/server.ts";
+import { createStdioTransport } from "./src/protocol_guard.ts";
 import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
 import { allTools } from "./src/tools/mod.ts";
 import { summarizeSource } from "./src/cli/summary.ts";
@@ -93,14 +93,17 @@ async function main(): Promise<number> {
       log.warn(notice);
     } else {
       write("err", `linkerd-mcp: ${(err as Error).message}`);
-      return err instanceof NoClusterConfiguredError ? 1 : 2;
+      // `call` without a cluster is a failed call (1); anything else cannot run (2).
+      return err instanceof NoClusterConfiguredError && opts.command.kind === "call" ? 1 : 2;
     }
   }
 
   const deps: ToolDeps = {
     cluster,
     config,
-    prom: createPromClient(config, { cluster, log }),
+    prom: cluster.kind === "demo"
+      ? lazyDemoPromClient()
+      : createPromClient(config, { cluster, log }),
     log,
     now: () => new Date(),
   };
@@ -115,6 +118,12 @@ async function main(): Promise<number> {
         return 2;
       }
       const outcome = await runTool(spec, args, deps);
+      if (cluster.kind === "demo") {
+        write(
+          "err",
+          "linkerd-mcp: this answer comes from the embedded DEMO mesh, not a real cluster",
+        );
+      }
       if (!outcome.ok) {
         write("err", outcome.error);
         return 1;
@@ -125,7 +134,8 @@ async function main(): Promise<number> {
     case "validate": {
       const { runValidateCommand } = await import("./src/cli/validate.ts");
       const result = await runValidateCommand(deps, { format: opts.command.format });
-      write("out", result.output);
+      if (result.output) write("out", result.output);
+      if (result.error) write("err", result.error);
       return result.exitCode;
     }
     case "serve":
@@ -153,12 +163,15 @@ async function serve(
       log,
       env: readEnv(),
       ...(opts.http.tokenReview
-        ? { tokenReview: async (t: string) => (await cluster.reviewToken!(t)).authenticated }
+        ? {
+          tokenReview: async (t: string, signal?: AbortSignal) =>
+            (await cluster.reviewToken!(t, signal)).authenticated,
+        }
         : {}),
     });
   }
   const server = build();
-  const transport = new StdioServerTransport();
+  const transport = createStdioTransport({ log });
   await server.connect(transport);
   log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
   if (Deno.stdin.isTerminal()) {
@@ -172,7 +185,7 @@ async function serve(
     );
   }
   await new Promise<void>((resolve) => {
-    server.server.onclose = () => resolve();
+    server.onclose = () => resolve();
     // The client closing our stdin ends the session.
     process.stdin.on("end", () => resolve());
     process.stdin.on("close", () => resolve());

@@ -17,6 +17,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { testDeps } from "../tests/_helpers.ts";
 import { manyServices, NS, openMetrics } from "../tests/support/openmetrics_gen.ts";
 import { SKIP_REASON, startPrometheus } from "../tests/support/prometheus.ts";
+import { syntheticServicePods } from "../tests/support/synthetic.ts";
 
 const n = Number(Deno.args[0] ?? 500);
 const runs = Number(Deno.args[1] ?? 5);
@@ -31,24 +32,7 @@ console.log(
   `backfill + start of Prometheus with ${n} services: ${(performance.now() - t0).toFixed(0)} ms`,
 );
 const spec = metricsTools().find((t) => t.name === "get_service_health_summary")!;
-const cluster: KubeObject[] = [];
-for (let i = 0; i < n; i++) {
-  cluster.push({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: `svc-${i}`, namespace: NS },
-    spec: { selector: { app: `svc-${i}` } },
-  }, {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: `svc-${i}-abc-def`,
-      namespace: NS,
-      labels: { app: `svc-${i}`, "linkerd.io/proxy-deployment": `svc-${i}` },
-    },
-    spec: { containers: [{ name: "app" }] },
-  });
-}
+const cluster = syntheticServicePods(n, NS);
 try {
   for (
     const [label, objects] of [["no cluster", []], [

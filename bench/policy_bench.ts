@@ -9,115 +9,20 @@
  * @module
  */
 import { stateFromObjects } from "../src/kube/state.ts";
-import type { KubeObject } from "../src/kube/types.ts";
 import { readMeshConfig } from "../src/mesh/config.ts";
 import {
   allowedSources,
   allowedTargets,
   analyzeAccess,
   buildPolicyIndex,
+  inboundPolicy,
   type PolicyIndex,
 } from "../src/policy/mod.ts";
+import { buildPolicyModel } from "../src/policy/model/mod.ts";
+import { syntheticPolicyMesh as syntheticMesh } from "../tests/support/synthetic.ts";
 
-const NAMESPACES = 50;
-const SERVICES_PER_NS = 40; // 2,000
-const PODS_PER_SERVICE = 5; // 10,000
-const SERVERS_PER_NS = 20; // 1,000
-const POLICIES_PER_NS = 40; // 2,000
-
-/** Generates the synthetic mesh's objects. */
-export function syntheticMesh(): KubeObject[] {
-  const out: KubeObject[] = [];
-  let ip = 0;
-  for (let n = 0; n < NAMESPACES; n++) {
-    const ns = `ns-${n}`;
-    out.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-    for (let s = 0; s < SERVICES_PER_NS; s++) {
-      const app = `svc-${s}`;
-      out.push({
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: app, namespace: ns },
-        spec: { selector: { app }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
-      });
-      for (let p = 0; p < PODS_PER_SERVICE; p++) {
-        ip++;
-        const addr = `10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`;
-        out.push({
-          apiVersion: "v1",
-          kind: "Pod",
-          metadata: {
-            name: `${app}-${p}`,
-            namespace: ns,
-            labels: {
-              app,
-              group: `g-${s % SERVERS_PER_NS}`,
-              "linkerd.io/control-plane-ns": "linkerd",
-            },
-          },
-          spec: {
-            serviceAccountName: app,
-            containers: [{
-              name: "main",
-              ports: [{ name: "http", containerPort: 8080 }, {
-                name: "admin",
-                containerPort: 9990,
-              }],
-              readinessProbe: { httpGet: { path: "/ready", port: "http" } },
-            }],
-          },
-          status: { phase: "Running", podIP: addr, podIPs: [{ ip: addr }] },
-        });
-      }
-    }
-    for (let v = 0; v < SERVERS_PER_NS; v++) {
-      out.push({
-        apiVersion: "policy.linkerd.io/v1beta3",
-        kind: "Server",
-        metadata: {
-          name: `srv-${v}`,
-          namespace: ns,
-          creationTimestamp: `2026-01-01T00:00:${String(v).padStart(2, "0")}Z`,
-        },
-        spec: {
-          podSelector: { matchExpressions: [{ key: "group", operator: "In", values: [`g-${v}`] }] },
-          port: "http",
-          proxyProtocol: "HTTP/1",
-        },
-      });
-      out.push({
-        apiVersion: "policy.linkerd.io/v1alpha1",
-        kind: "MeshTLSAuthentication",
-        metadata: { name: `authn-${v}`, namespace: ns },
-        spec: {
-          identityRefs: [{ kind: "ServiceAccount", name: `svc-${(v + 1) % SERVICES_PER_NS}` }],
-        },
-      });
-    }
-    out.push({
-      apiVersion: "policy.linkerd.io/v1alpha1",
-      kind: "NetworkAuthentication",
-      metadata: { name: "pods", namespace: ns },
-      spec: { networks: [{ cidr: "10.0.0.0/8", except: ["10.0.0.0/24"] }] },
-    });
-    for (let a = 0; a < POLICIES_PER_NS; a++) {
-      const v = a % SERVERS_PER_NS;
-      const ref = a < SERVERS_PER_NS
-        ? { group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: `authn-${v}` }
-        : { group: "policy.linkerd.io", kind: "NetworkAuthentication", name: "pods" };
-      out.push({
-        apiVersion: "policy.linkerd.io/v1alpha1",
-        kind: "AuthorizationPolicy",
-        metadata: { name: `ap-${a}`, namespace: ns },
-        spec: {
-          targetRef: { group: "policy.linkerd.io", kind: "Server", name: `srv-${v}` },
-          requiredAuthenticationRefs: [ref],
-        },
-      });
-    }
-  }
-  return out;
-}
+/** The synthetic mesh (`tests/support/synthetic.ts`, the one generator). */
+export { syntheticMesh };
 
 const objects = syntheticMesh();
 const before = Deno.memoryUsage().heapUsed;
@@ -126,9 +31,11 @@ const mesh = readMeshConfig(state);
 const idx = buildPolicyIndex(state, { mesh });
 const after = Deno.memoryUsage().heapUsed;
 
+/** Clears the per-query memos (client profiles, inbound servers, claims); the model stays built. */
 function cold(i: PolicyIndex): PolicyIndex {
   i.cache.clear();
   i.clients.clear();
+  i.model.clearMemos();
   return i;
 }
 
@@ -142,7 +49,12 @@ console.error(
 );
 
 Deno.bench("buildPolicyIndex (10k pods, 2k Services, 1k Servers, 2k APs)", () => {
-  buildPolicyIndex(state, { mesh });
+  // a fresh model each time (policyModel() would return the memoised one)
+  buildPolicyIndex(state, { mesh, model: buildPolicyModel(state, { mesh }) });
+});
+
+Deno.bench("get_inbound_policy: inboundPolicy one pod port (cold memos)", () => {
+  inboundPolicy(cold(idx), { namespace: "ns-7", pod: "svc-3-0", port: 8080 });
 });
 
 Deno.bench("analyze_connectivity: analyzeAccess one pair (cold memos)", () => {

@@ -3,7 +3,11 @@
  *
  * - `deno run -A scripts/gen_demo.ts` writes `src/demo/data.gen.ts` from `src/demo/assets/`
  *   (the YAML as string constants, so a bundle or compiled binary carries it).
- * - `--check` fails when `data.gen.ts` is not up to date with the assets.
+ * - `--check` fails when `data.gen.ts` is not up to date with the assets, or when the
+ *   recorded Prometheus `traffic.gen.ts` is stale (see `gen_demo_traffic.ts`; no Prometheus
+ *   needed).
+ * - without `--check`, also records `traffic.gen.ts` again when it is stale, or always with
+ *   `--traffic` (needs `prometheus` and `promtool`).
  * - `--assets [DIR]` first re-creates the assets from the upstream fixtures (default
  *   `tests/fixtures/upstream`), applying the changes listed in
  *   `src/demo/assets/PROVENANCE.md`.
@@ -37,6 +41,7 @@ export const ASSET_FILES = [
   "emojivoto-policy.yaml",
   "booksapp.yaml",
   "booksapp-policy.yaml",
+  "booksapp-audit.yaml",
 ] as const;
 
 /** Reads the asset files from `src/demo/assets/`. */
@@ -218,17 +223,34 @@ if (import.meta.main) {
     await refreshAssets(dir);
   }
   const rendered = renderDataModule(await readAssets());
+  const say = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(`gen_demo: ${s}\n`));
   if (args.includes("--check")) {
     const current = await Deno.readTextFile(OUTPUT).catch(() => "");
     if (current !== rendered) {
-      await Deno.stderr.write(
-        new TextEncoder().encode(
-          "src/demo/data.gen.ts is out of date: run deno run -A scripts/gen_demo.ts\n",
-        ),
+      say("src/demo/data.gen.ts is out of date: run deno task gen:demo");
+      Deno.exit(1);
+    }
+    // The recorded Prometheus (src/demo/traffic.gen.ts): fresh without needing Prometheus.
+    const { checkTraffic } = await import("./gen_demo_traffic.ts");
+    const problems = await checkTraffic();
+    if (problems.length) {
+      say(
+        `src/demo/traffic.gen.ts is out of date (${
+          problems.join("; ")
+        }): run deno task gen:demo (needs prometheus and promtool)`,
       );
       Deno.exit(1);
     }
   } else {
     await Deno.writeTextFile(OUTPUT, rendered);
+    // Imported only now, so that it sees the data.gen.ts just written.
+    const { checkTraffic, generateTraffic } = await import("./gen_demo_traffic.ts");
+    const problems = args.includes("--traffic") ? ["asked"] : await checkTraffic();
+    if (problems.length) {
+      say(`recording the demo's Prometheus (${problems.join("; ")})`);
+      await generateTraffic(say);
+    } else {
+      say("src/demo/traffic.gen.ts is fresh (--traffic records it again)");
+    }
   }
 }

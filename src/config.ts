@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { redactUrl } from "./redact.ts";
 
 /** Linkerd's six default inbound policies. */
 export const DEFAULT_POLICIES = [
@@ -63,7 +64,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const promUrl = get("LINKERD_PROMETHEUS_URL");
   if (promUrl !== undefined && !/^https?:\/\//.test(promUrl)) {
     throw new TypeError(
-      `LINKERD_PROMETHEUS_URL must start with http:// or https://: got "${promUrl}"`,
+      `LINKERD_PROMETHEUS_URL must start with http:// or https://: got "${redactUrl(promUrl)}"`,
     );
   }
   const policy = get("LINKERD_DEFAULT_INBOUND_POLICY");

@@ -2,8 +2,12 @@
  * The few domain error classes. Messages follow the style guide: sentence case,
  * no trailing period, quoted values, details after a colon.
  *
+ * The messages of errors about upstreams (Kubernetes API, Prometheus) go through
+ * `redact()` on construction: no credential can ride an error to a tool result or a log.
+ *
  * @module
  */
+import { redact } from "./redact.ts";
 
 /** The Kubernetes API answered with an error status, or could not be reached. */
 export class KubeApiError extends Error {
@@ -13,9 +17,41 @@ export class KubeApiError extends Error {
   readonly reason: string;
 
   constructor(message: string, opts: { status: number; reason: string; cause?: unknown }) {
-    super(message, { cause: opts.cause });
+    super(redact(message), { cause: opts.cause });
     this.name = "KubeApiError";
     this.status = opts.status;
+    this.reason = opts.reason;
+  }
+}
+
+/** Why a kubeconfig or its credentials cannot be used. */
+export type KubeconfigProblem =
+  /** No kubeconfig named, none at `~/.kube/config`, not in a pod. */
+  | "NoKubeconfig"
+  /** A kubeconfig file is not valid YAML, or names a cluster it does not define. */
+  | "InvalidKubeconfig"
+  /** The context asked for (or the current-context) does not exist. */
+  | "UnknownContext"
+  /** The file cannot be read: EACCES, or Deno refused read access. */
+  | "PermissionDenied"
+  /** The credentials cannot be produced (an exec plugin failed, a key file is missing). */
+  | "Credentials";
+
+/**
+ * The kubeconfig (or the credentials it names) cannot be used: a local problem, not a
+ * network one. Its message says what to do; it must not be explained as "the API server
+ * could not be reached". A {@linkcode KubeApiError} with status 0.
+ */
+export class KubeconfigError extends KubeApiError {
+  override readonly reason: KubeconfigProblem;
+
+  constructor(message: string, opts: { reason: KubeconfigProblem; cause?: unknown }) {
+    super(message, {
+      status: 0,
+      reason: opts.reason,
+      ...(opts.cause ? { cause: opts.cause } : {}),
+    });
+    this.name = "KubeconfigError";
     this.reason = opts.reason;
   }
 }
@@ -38,7 +74,7 @@ export class PrometheusUnavailableError extends Error {
   readonly url: string;
 
   constructor(message: string, opts: { url: string; cause?: unknown }) {
-    super(message, { cause: opts.cause });
+    super(redact(message), { cause: opts.cause });
     this.name = "PrometheusUnavailableError";
     this.url = opts.url;
   }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { redact } from "./redact.ts";
 
 /** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -31,7 +32,8 @@ export function createLogger(level: LogLevel = "info"): Logger {
       ? " " + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
       : "";
     try {
-      Deno.stderr.writeSync(encoder.encode(`linkerd-mcp ${l} ${msg}${extra}\n`));
+      // No credential leaves in a log line (see src/redact.ts).
+      Deno.stderr.writeSync(encoder.encode(`linkerd-mcp ${l} ${redact(`${msg}${extra}`)}\n`));
     } catch {
       // stderr closed: nothing sensible to do
     }

@@ -1,11 +1,28 @@
 /**
  * Builds the MCP server from the tool table.
  *
+ * The low-level SDK `Server` is used with our own `tools/list` and `tools/call`
+ * handlers, not `McpServer.registerTool`: the SDK's high-level path parses the
+ * arguments with the tool's schema before the handler runs, which silently drops
+ * unknown keys (a misspelt `targetPort` gave an answer for every port). Here the raw
+ * arguments reach {@linkcode runTool}, which parses them strictly, exactly as the
+ * `call` command does; and the advertised input schemas say `additionalProperties:
+ * false`. Every result names its data source (`structuredContent.dataSource`).
+ *
  * @module
  */
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { runTool, type ToolDeps } from "./tools/_spec.ts";
+// @ts-types="@modelcontextprotocol/sdk/server/index"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+// @ts-types="@modelcontextprotocol/sdk/types"
+import {
+  CallToolRequestParamsSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { GuardedTransport } from "./protocol_guard.ts";
+import { resultSchema, runTool, sourceInfoOf, type ToolDeps } from "./tools/_spec.ts";
 import { allTools } from "./tools/mod.ts";
 import { VERSION } from "./version.ts";
 
@@ -15,44 +32,118 @@ export interface CreateServerOptions {
   toolTimeoutMs?: number;
   /** A notice every client should see (e.g. that answers come from the demo mesh). */
   notice?: string;
+  /**
+   * Refuse requests before `initialize` on transports that are not already guarded
+   * (default true; the stateless HTTP transport guards its own transport without it).
+   */
+  requireInitialize?: boolean;
 }
 
+/** One entry of `tools/list`, as JSON. */
+interface ToolListing {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: { type: "object"; [k: string]: unknown };
+  outputSchema: { type: "object"; [k: string]: unknown };
+  annotations: Record<string, unknown>;
+}
+
+let listing: ToolListing[] | undefined;
+
+/**
+ * The advertised tool table: input schemas are strict (`additionalProperties: false`)
+ * and every output schema carries the central `dataSource` field. Computed once.
+ */
+export function toolListing(): ToolListing[] {
+  listing ??= allTools().map((spec) => ({
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    inputSchema: jsonSchema(z.object(spec.inputSchema).strict(), "input"),
+    outputSchema: jsonSchema(resultSchema(spec), "output"),
+    annotations: { title: spec.title, ...spec.annotations },
+  }));
+  return listing;
+}
+
+function jsonSchema(schema: z.ZodType, io: "input" | "output") {
+  return z.toJSONSchema(schema, { target: "draft-7", io }) as ToolListing["inputSchema"];
+}
+
+/**
+ * `tools/call` as the SDK dispatches it. `params` is `unknown` on purpose: the SDK
+ * hands the handler what this schema returns, so the arguments arrive untouched
+ * (the SDK's own CallToolRequestSchema check still runs before the handler).
+ */
+const RawCallToolRequestSchema = z.object({
+  method: z.literal("tools/call"),
+  params: z.unknown(),
+});
+
 /** Creates an MCP server exposing every tool over `deps`. */
-export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): McpServer {
-  const server = new McpServer(
+export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Server {
+  const info = sourceInfoOf(deps.cluster);
+  const demoNote = info.kind === "demo"
+    ? "This answer comes from the embedded DEMO mesh (emojivoto, booksapp), not from a real cluster."
+    : undefined;
+  const server = new Server(
     { name: "linkerd-mcp", version: VERSION, title: "Linkerd service mesh" },
     {
       capabilities: { tools: {}, logging: {} },
       instructions:
         "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends). All tools are read-only." +
         ` Cluster state comes from: ${deps.cluster.describe()}.` +
+        (info.kind === "demo" && !opts.notice
+          ? " NOTE: this is the embedded DEMO mesh, not a real cluster."
+          : "") +
         (opts.notice ? ` NOTE: ${opts.notice}` : ""),
     },
   );
-  for (const spec of allTools()) {
-    server.registerTool(
-      spec.name,
-      {
-        title: spec.title,
-        description: spec.description,
-        inputSchema: spec.inputSchema,
-        outputSchema: spec.outputSchema,
-        annotations: { title: spec.title, ...spec.annotations },
-      },
-      async (args: unknown, extra: { signal: AbortSignal }) => {
-        const outcome = await runTool(spec, args, deps, {
-          signal: extra.signal,
-          ...(opts.toolTimeoutMs ? { timeoutMs: opts.toolTimeoutMs } : {}),
-        });
-        if (!outcome.ok) {
-          return { content: [{ type: "text" as const, text: outcome.error }], isError: true };
-        }
+  const specs = new Map(allTools().map((t) => [t.name, t]));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing() }));
+  server.setRequestHandler(
+    RawCallToolRequestSchema,
+    async (request: { params?: unknown }, extra: { signal: AbortSignal }) => {
+      const params = CallToolRequestParamsSchema.safeParse(request.params);
+      if (!params.success) {
+        throw new McpError(ErrorCode.InvalidParams, "Invalid params for tools/call");
+      }
+      const spec = specs.get(params.data.name);
+      if (!spec) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Unknown tool "${params.data.name}"; available: ${[...specs.keys()].join(", ")}`,
+        );
+      }
+      // The raw arguments, not the SDK's parsed copy: runTool rejects unknown keys.
+      const rawArgs = (request.params as { arguments?: unknown }).arguments;
+      const outcome = await runTool(spec, rawArgs, deps, {
+        signal: extra.signal,
+        ...(opts.toolTimeoutMs ? { timeoutMs: opts.toolTimeoutMs } : {}),
+      });
+      const note = demoNote ? [{ type: "text" as const, text: demoNote }] : [];
+      if (!outcome.ok) {
         return {
-          content: [{ type: "text" as const, text: JSON.stringify(outcome.data, null, 2) }],
-          structuredContent: outcome.data as Record<string, unknown>,
+          content: [{ type: "text" as const, text: outcome.error }, ...note],
+          isError: true,
         };
-      },
+      }
+      return {
+        content: [{ type: "text" as const, text: JSON.stringify(outcome.data, null, 2) }, ...note],
+        structuredContent: outcome.data as Record<string, unknown>,
+      };
+    },
+  );
+  // Every transport is screened (malformed JSON-RPC answered, bad params -32602,
+  // nothing before initialize); HTTP and stdio pass an already guarded one.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) =>
+    connect(
+      transport instanceof GuardedTransport ? transport : new GuardedTransport(transport, {
+        requireInitialize: opts.requireInitialize ?? true,
+        log: deps.log,
+      }),
     );
-  }
   return server;
 }

@@ -27,7 +27,8 @@ Deno.test("README quick start is two commands: demo server and tests; CI runs th
 });
 
 Deno.test("README's deno run configuration uses exactly the product's permission flags", () => {
-  const start = readme.indexOf('"command": "deno"');
+  const start = readme.indexOf('"deno@2.9.6",\n        "run"');
+  assert.ok(start > 0, "README shows the deno run configuration");
   const args = readme.slice(start, readme.indexOf("main.ts", start));
   const shown = [...args.matchAll(/"(--[^"]+)"/g)].map((m) => m[1]!);
   assert.deepEqual([...shown].sort(), [...productFlags()].sort());

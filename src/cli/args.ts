@@ -58,12 +58,13 @@ export const USAGE = `linkerd-mcp: a Model Context Protocol server for the Linke
 Usage:
   linkerd-mcp [source] [--http [ADDR:]PORT]     serve MCP over stdio (default) or Streamable HTTP
   linkerd-mcp call TOOL [JSON_ARGS] [source]    run one tool, print its structured result as JSON
-  linkerd-mcp validate [source] [--format json] validate Linkerd configuration (exit 1 on errors)
+  linkerd-mcp validate [source] [--format json] validate Linkerd configuration (exit codes below)
   linkerd-mcp tools                             list the tools with their descriptions
 
 Source (default: the current kubeconfig context, or in-cluster service account):
   --demo                 the embedded demo mesh (control plane, viz, emojivoto, booksapp)
-  --manifests PATH       YAML/JSON manifests: files or folders (repeatable)
+  --manifests PATH       YAML/JSON manifests: files or folders (repeatable); at most 8 MiB a
+                         file, 16 MiB and 5,000 files in all; symlinks out of PATH are skipped
   --context NAME         kubeconfig context to use
   --kubeconfig PATH      kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
 
@@ -86,7 +87,9 @@ LINKERD_PROMETHEUS_URL (http://prometheus.linkerd-viz.svc.cluster.local:9090),
 LINKERD_PROMETHEUS_TOKEN, LINKERD_PROMETHEUS_USERNAME/PASSWORD, LINKERD_DEFAULT_INBOUND_POLICY,
 LINKERD_CLUSTER_NETWORKS, LINKERD_MCP_HTTP_TOKEN.
 
-Exit codes: 0 success, 1 tool error or validation errors, 2 bad usage.`;
+Exit codes: 0 success (validate: no errors found); 1 call: the tool failed, validate:
+configuration errors found (unparsable manifests included); 2 bad usage, or validate could
+not run (unreadable path, no cluster configured, cluster unreachable).`;
 
 /**
  * Parses `Deno.args`.

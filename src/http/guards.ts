@@ -14,6 +14,16 @@ export function isLoopback(hostname: string): boolean {
 /** Host names a loopback listener accepts by default (with any port). */
 export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
 
+/**
+ * True for a syntactically valid `Host` header value (RFC 9110 `uri-host [":" port]`):
+ * a registered name or IPv4 address, or a bracketed IPv6 literal, and an optional port.
+ */
+export function wellFormedHost(value: string): boolean {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::(\d{0,5}))?$/.exec(value);
+  if (!m) return false;
+  return m[2] === undefined || m[2] === "" || Number(m[2]) <= 65535;
+}
+
 /** Splits a `Host` header value into a lower-cased host name and an optional port. */
 export function splitHost(value: string): { name: string; port?: string } {
   const v = value.trim().toLowerCase();
@@ -85,15 +95,43 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The request body did not arrive in time (a slow or stalled client). */
+export class BodyTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BodyTimeoutError";
+  }
+}
+
+/** The request body could not be read (the client went away mid-body). */
+export class BodyReadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BodyReadError";
+  }
+}
+
+/** Time limits for {@linkcode readBodyLimited}. */
+export interface BodyTimeouts {
+  /** The whole body must arrive within this time (ms). */
+  timeoutMs?: number;
+  /** At most this long between two chunks of the body (ms). */
+  idleTimeoutMs?: number;
+}
+
 /**
  * Reads a request body, refusing bodies over `limit` bytes early: by the declared
- * `Content-Length`, or while streaming when the length is not declared.
+ * `Content-Length`, or while streaming when the length is not declared. A body that
+ * does not arrive within `timeoutMs`, or stalls longer than `idleTimeoutMs`, is refused.
  *
  * @throws {BodyTooLargeError} when the body is over the limit.
+ * @throws {BodyTimeoutError} when the body is too slow.
+ * @throws {BodyReadError} when the connection failed while the body was read.
  */
 export async function readBodyLimited(
   req: Request,
   limit: number,
+  timeouts: BodyTimeouts = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
@@ -104,8 +142,34 @@ export async function readBodyLimited(
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
+  const deadline = timeouts.timeoutMs !== undefined
+    ? performance.now() + timeouts.timeoutMs
+    : Infinity;
   while (true) {
-    const { done, value } = await reader.read();
+    const wait = Math.min(deadline - performance.now(), timeouts.idleTimeoutMs ?? Infinity);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const read = reader.read().catch((err: unknown) => {
+      throw new BodyReadError(`The request body could not be read: ${(err as Error)?.name}`, {
+        cause: err,
+      });
+    });
+    const step = wait === Infinity ? await read : await Promise.race([
+      read,
+      new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), Math.max(0, wait));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (step === "timeout") {
+      read.catch(() => {});
+      await reader.cancel().catch(() => {});
+      throw new BodyTimeoutError(
+        performance.now() >= deadline
+          ? `The request body did not arrive within ${timeouts.timeoutMs} ms`
+          : `The request body stalled for more than ${timeouts.idleTimeoutMs} ms`,
+      );
+    }
+    const { done, value } = step;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

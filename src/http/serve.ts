@@ -9,19 +9,26 @@
  *
  * Safe by default: bound to loopback unless told otherwise; a bearer token is
  * required on any other address; `Host` and `Origin` are checked against allow-lists
- * (DNS-rebinding protection); bodies and concurrency are bounded; shutdown drains
- * in-flight requests. The caller's `Authorization` header is stripped before the
+ * (DNS-rebinding protection), and a malformed `Host` is `400`; bodies are bounded in
+ * size (`413`) and time (whole-body and stall timeouts, `408`); a request is
+ * authenticated and its body read before it takes one of the concurrency slots, so
+ * slow or unauthenticated clients cannot hold them; TokenReviews are cached,
+ * rate-limited (`429`) and bounded (see auth.ts); malformed JSON-RPC is answered
+ * `400` with the JSON-RPC error; shutdown drains in-flight requests. The caller's `Authorization` header is stripped before the
  * request reaches the MCP layer, so it can never be forwarded to the cluster.
  *
  * @module
  */
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/transport"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Logger } from "../log.ts";
-import { createAuthenticator, type TokenReviewer } from "./auth.ts";
+import { GuardedTransport, screenMessage } from "../protocol_guard.ts";
+import { type AuthenticatorOptions, createAuthenticator, type TokenReviewer } from "./auth.ts";
 import {
+  BodyReadError,
+  BodyTimeoutError,
   BodyTooLargeError,
   ConcurrencyLimiter,
   hostAllowed,
@@ -30,12 +37,25 @@ import {
   LOOPBACK_ORIGINS,
   originAllowed,
   readBodyLimited,
+  wellFormedHost,
 } from "./guards.ts";
+
+/** What the HTTP transport needs of an MCP server (the SDK's `Server` or `McpServer`). */
+export interface McpEndpoint {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** Default request body limit: 1 MiB (tool arguments are small). */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Default number of `/mcp` requests served at once. */
 export const DEFAULT_MAX_CONCURRENT = 32;
+/** Default time a whole request body may take to arrive. */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+/** Default longest pause between two chunks of a request body. */
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 5_000;
+/** Default number of request bodies being read at once (before a concurrency slot). */
+export const DEFAULT_MAX_PENDING_BODIES = 256;
 /** Default time in-flight requests get to finish on shutdown. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 20_000;
 /** The MCP endpoint path. */
@@ -44,7 +64,7 @@ export const MCP_PATH = "/mcp";
 /** Options for {@linkcode serveHttp}. */
 export interface ServeHttpOptions {
   /** Builds a fresh MCP server; called once per request. */
-  createMcpServer: () => McpServer;
+  createMcpServer: () => McpEndpoint;
   /** Address to bind, e.g. `127.0.0.1` (default for the CLI) or `0.0.0.0`. */
   hostname: string;
   /** Port; 0 picks a free one (see {@linkcode HttpServer.addr}). */
@@ -53,6 +73,8 @@ export interface ServeHttpOptions {
   token?: string;
   /** Accepts Kubernetes service-account tokens that are not the static token. */
   tokenReview?: TokenReviewer;
+  /** Caches, rate limit, concurrency and time limit of the TokenReviews (defaults in auth.ts). */
+  tokenReviewLimits?: Omit<AuthenticatorOptions, "token" | "tokenReview">;
   /**
    * `Host` values accepted on `/mcp` (`name` for any port, `name:port`, or `*`). Loopback
    * names are always accepted on a loopback address. Without a list, a non-loopback
@@ -63,8 +85,18 @@ export interface ServeHttpOptions {
   allowedOrigins?: string[];
   /** Request body limit in bytes (default 1 MiB); larger bodies get `413`. */
   maxBodyBytes?: number;
-  /** Concurrent `/mcp` requests (default 32); more get `503` with `Retry-After`. */
+  /**
+   * Concurrent `/mcp` requests being served (default 32); more get `503` with
+   * `Retry-After`. A slot is taken only once the request is authenticated and its whole
+   * body has arrived, so slow clients cannot hold slots.
+   */
   maxConcurrent?: number;
+  /** Time the whole request body may take (default 10 s); slower bodies get `408`. */
+  bodyTimeoutMs?: number;
+  /** Longest pause between two body chunks (default 5 s); a stalled body gets `408`. */
+  bodyIdleTimeoutMs?: number;
+  /** Request bodies read at once (default 256); more get `503`. */
+  maxPendingBodies?: number;
   /** Time in-flight requests get on shutdown before they are cancelled (default 20 s). */
   drainTimeoutMs?: number;
   /** Readiness beyond "not shutting down", e.g. the cluster source is reachable. */
@@ -110,6 +142,18 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
     positive(opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT, "maxConcurrent"),
   );
   const drainMs = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const bodyTimeouts = {
+    timeoutMs: positive(opts.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS, "bodyTimeoutMs"),
+    idleTimeoutMs: positive(
+      opts.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
+      "bodyIdleTimeoutMs",
+    ),
+  };
+  const maxPending = positive(
+    opts.maxPendingBodies ?? DEFAULT_MAX_PENDING_BODIES,
+    "maxPendingBodies",
+  );
+  let pendingBodies = 0;
 
   const allowedHosts = [...(opts.allowedHosts ?? [])];
   if (loopback) allowedHosts.push(...LOOPBACK_HOSTS);
@@ -121,6 +165,7 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
   if (loopback) allowedOrigins.push(...LOOPBACK_ORIGINS);
 
   const authenticate = createAuthenticator({
+    ...opts.tokenReviewLimits,
     ...(opts.token !== undefined ? { token: opts.token } : {}),
     ...(opts.tokenReview ? { tokenReview: opts.tokenReview } : {}),
   });
@@ -161,9 +206,17 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
         },
       });
     }
-    const auth = await authenticate(req.headers.get("authorization"));
+    // Authenticate and read the body first: only then is a concurrency slot taken, so
+    // clients that dribble their body (or send bad tokens) never hold one.
+    const auth = await authenticate(req.headers.get("authorization"), hardStop.signal);
     if (!auth.ok) {
       log.warn("refused unauthenticated request", { reason: auth.reason });
+      if (auth.retryAfter !== undefined) {
+        return jsonError(429, `Too many requests: ${auth.reason}`, {
+          ...cors,
+          "Retry-After": String(auth.retryAfter),
+        });
+      }
       return jsonError(401, `Unauthorized: ${auth.reason}`, {
         ...cors,
         "WWW-Authenticate": 'Bearer realm="linkerd-mcp"',
@@ -176,6 +229,42 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
         { ...cors, "Allow": "POST, OPTIONS" },
       );
     }
+    if (pendingBodies >= maxPending) {
+      log.warn("refused request: too many request bodies being read", { limit: maxPending });
+      return jsonError(503, "Too many requests being received; retry shortly", {
+        ...cors,
+        "Retry-After": "1",
+      });
+    }
+    let body: Uint8Array<ArrayBuffer>;
+    pendingBodies++;
+    try {
+      body = await readBodyLimited(req, maxBody, bodyTimeouts);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        log.warn("refused request body over the limit", { limit: maxBody });
+        return jsonError(413, `Request body exceeds ${maxBody} bytes`, cors);
+      }
+      if (err instanceof BodyReadError) {
+        log.debug("a client went away while sending its request body");
+        return jsonError(400, "Bad Request: the request body could not be read", cors);
+      }
+      if (err instanceof BodyTimeoutError) {
+        log.warn("refused a slow request body", { reason: err.message });
+        return jsonError(408, `Request timeout: ${err.message}`, {
+          ...cors,
+          "Connection": "close",
+        });
+      }
+      throw err;
+    } finally {
+      pendingBodies--;
+    }
+    const refused = screenBody(body);
+    if (refused) {
+      for (const [k, v] of Object.entries(cors)) refused.headers.set(k, v);
+      return refused;
+    }
     if (!limiter.tryAcquire()) {
       log.warn("refused request over the concurrency limit", { limit: limiter.limit });
       return jsonError(503, "Too many concurrent requests; retry shortly", {
@@ -184,22 +273,35 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
       });
     }
     try {
-      let body: Uint8Array<ArrayBuffer>;
-      try {
-        body = await readBodyLimited(req, maxBody);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) {
-          log.warn("refused request body over the limit", { limit: maxBody });
-          return jsonError(413, `Request body exceeds ${maxBody} bytes`, cors);
-        }
-        throw err;
-      }
       const res = await dispatch(req, body);
       for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
       return res;
     } finally {
       limiter.release();
     }
+  }
+
+  /** Answers a body that is not a well-formed JSON-RPC message; undefined when it is. */
+  function screenBody(body: Uint8Array): Response | undefined {
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      return undefined; // the SDK answers -32700 itself
+    }
+    // Batches are still accepted over HTTP (older protocol versions): screen each member.
+    for (const message of Array.isArray(value) ? value : [value]) {
+      const screened = screenMessage(message);
+      if (screened.ok) continue;
+      log.warn("refused a malformed MCP message", { reason: screened.reason });
+      return screened.reply
+        ? new Response(JSON.stringify(screened.reply), {
+          status: 400,
+          headers: { "Content-Type": "application/json" },
+        })
+        : new Response(null, { status: 202 });
+    }
+    return undefined;
   }
 
   async function dispatch(req: Request, body: Uint8Array<ArrayBuffer>): Promise<Response> {
@@ -213,7 +315,8 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
       enableJsonResponse: true,
     });
     try {
-      await server.connect(transport);
+      // Stateless: every POST meets a fresh server, so no initialize gate here.
+      await server.connect(new GuardedTransport(transport, { requireInitialize: false, log }));
       const res = await Promise.race([transport.handleRequest(inner), stopped]);
       return hardStop.signal.aborted
         ? jsonError(503, "Server shut down before the request finished")
@@ -225,10 +328,20 @@ export function serveHttp(opts: ServeHttpOptions): HttpServer {
 
   async function handle(req: Request): Promise<Response> {
     const started = performance.now();
-    const path = new URL(req.url).pathname;
+    let path = "";
     let res: Response;
     try {
-      if (path === MCP_PATH) res = await handleMcp(req);
+      const host = req.headers.get("host");
+      let url: URL | undefined;
+      try {
+        url = new URL(req.url);
+      } catch {
+        url = undefined;
+      }
+      if (!url || (host !== null && !wellFormedHost(host))) {
+        log.warn("refused request with a malformed Host header", { host: host?.slice(0, 100) });
+        res = jsonError(400, "Bad Request: malformed Host header");
+      } else if ((path = url.pathname) === MCP_PATH) res = await handleMcp(req);
       else if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
         res = text(200, "ok\n");
       } else if (path === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {

@@ -1,11 +1,36 @@
 /**
- * HTTP plumbing of the live source: one GET over `node:http(s)` with a deadline and an
- * `AbortSignal`, and the mapping of Kubernetes `Status` answers to {@linkcode KubeApiError}.
+ * HTTP plumbing of the live source: one GET over `node:http(s)` with a deadline, an
+ * `AbortSignal` and a size cap, `Retry-After` parsing, and the mapping of Kubernetes
+ * `Status` answers to {@linkcode KubeApiError} (summarised and redacted: an upstream body is
+ * never relayed verbatim).
  *
  * @module
  */
 import type { ClientRequest, IncomingHttpHeaders, RequestOptions } from "node:http";
 import { KubeApiError } from "../errors.ts";
+import { summarize } from "../redact.ts";
+
+/**
+ * The largest answer read from the API server, in bytes (32 MiB): one list page of 500 objects
+ * is a few MiB even with managedFields. Reading stops, and the socket is closed, past it.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** Rejection value of {@linkcode httpGet} when the answer is larger than its cap. */
+export class ResponseTooLarge extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`response larger than ${mib(limit)} MiB`);
+    this.name = "ResponseTooLarge";
+    this.limit = limit;
+  }
+}
+
+/** `33554432` → `"32"`, `1048576 * 1.5` → `"1.5"`. */
+export function mib(bytes: number): string {
+  const m = bytes / (1024 * 1024);
+  return Number.isInteger(m) ? String(m) : m.toFixed(1);
+}
 
 /** Rejection value of {@linkcode httpGet} when the deadline passes. */
 export const NETWORK_TIMEOUT: unique symbol = Symbol("timeout");
@@ -25,6 +50,7 @@ export interface KubeStatus {
   details?: { name?: string };
 }
 
+/** `JSON.parse`, or `undefined` when the text is not JSON. */
 export function tryJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -33,27 +59,110 @@ export function tryJson(text: string): unknown {
   }
 }
 
-export function parseJson(text: string, what: string): unknown {
+/** A Kubernetes `Status` read from a body, keeping only well-typed fields. */
+export function statusOf(body: string): KubeStatus | undefined {
+  const v = tryJson(body);
+  if (!v || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const details = o["details"] && typeof o["details"] === "object"
+    ? o["details"] as Record<string, unknown>
+    : undefined;
+  return {
+    ...(typeof o["kind"] === "string" ? { kind: o["kind"] } : {}),
+    ...(typeof o["message"] === "string" ? { message: o["message"] } : {}),
+    ...(typeof o["reason"] === "string" ? { reason: o["reason"] } : {}),
+    ...(details
+      ? { details: typeof details["name"] === "string" ? { name: details["name"] } : {} }
+      : {}),
+  };
+}
+
+/**
+ * Parses a JSON body.
+ *
+ * @throws {KubeApiError} (the HTTP `status`, reason `BadResponse`) when it is not JSON.
+ */
+export function parseJson(text: string, what: string, status = 200): unknown {
   try {
     return JSON.parse(text);
-  } catch (err) {
-    throw new KubeApiError(`${what}: the API server answered with something that is not JSON`, {
-      status: 0,
-      reason: "BadResponse",
-      cause: err,
-    });
+  } catch {
+    throw new KubeApiError(
+      `${what}: unexpected answer from the Kubernetes API server: not JSON (${
+        text.length === 0
+          ? "an empty body"
+          : `${text.length} characters starting "${summarize(text, 40)}"`
+      })`,
+      { status, reason: "BadResponse" },
+    );
   }
 }
 
+/**
+ * The error for a non-success answer: the status, the `Status.reason` and a short,
+ * sanitised message. The body itself is never relayed (it may echo credentials).
+ */
 export function apiError(what: string, res: RawResponse, context: string): KubeApiError {
-  const status = tryJson(res.body) as KubeStatus | undefined;
+  const status = statusOf(res.body);
   const reason = status?.reason || httpReason(res.status);
-  let detail = status?.message || res.body.trim().slice(0, 200) || httpReason(res.status);
+  const ct = header(res.headers, "content-type") ?? "";
+  let detail = status?.message
+    ? summarize(status.message)
+    : /html/i.test(ct) || /^\s*<(!doctype|html)/i.test(res.body)
+    ? `HTTP ${res.status} ${reason} (an HTML page)`
+    : summarize(res.body, 160) || `HTTP ${res.status} ${reason}`;
   if (res.status === 401) {
     detail = `${detail}: the credentials of context "${context}" were refused; ` +
       "renew them (log in again) or choose another context";
   }
+  if (res.status === 429 || res.status === 503) {
+    const after = retryAfterMs(res.headers);
+    detail = `${detail} (HTTP ${res.status}${
+      after !== undefined
+        ? `; it asked to retry after ${Math.ceil(after / 1000)} s, more than the time left`
+        : ""
+    }): the API server is overloaded; try again later`;
+  }
   return new KubeApiError(`${what}: ${detail}`, { status: res.status, reason });
+}
+
+/** One header's value (the first of a repeated one). */
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The wait a `Retry-After` header asks for, in ms (delta-seconds or an HTTP date), or
+ * `undefined` when absent or unparsable.
+ */
+export function retryAfterMs(
+  headers: IncomingHttpHeaders | Headers,
+  now: number = Date.now(),
+): number | undefined {
+  const raw = headers instanceof Headers
+    ? headers.get("retry-after") ?? undefined
+    : header(headers, "retry-after");
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 function httpReason(status: number): string {
@@ -82,7 +191,11 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
   });
 }
 
-/** A GET (or, with `body`, a POST of JSON) over `node:http(s)` with an overall deadline. */
+/**
+ * A GET (or, with `body`, a POST of JSON) over `node:http(s)` with an overall deadline
+ * (rejects with {@linkcode NETWORK_TIMEOUT}), the signal (rejects with its reason) and a size
+ * cap (rejects with {@linkcode ResponseTooLarge}). On any of them the socket is destroyed.
+ */
 export function httpGet(
   request: typeof import("node:https").request,
   url: string,
@@ -90,6 +203,7 @@ export function httpGet(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   body?: string,
+  maxBytes: number = MAX_RESPONSE_BYTES,
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let done = false;
@@ -105,18 +219,34 @@ export function httpGet(
       } else resolve(res!);
     };
     const onAbort = () => finish(signal!.reason);
+    if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => finish(NETWORK_TIMEOUT), timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      const method = body === undefined ? "GET" : "POST";
+      const method = options.method ?? (body === undefined ? "GET" : "POST");
       const headers = body === undefined ? options.headers : {
-        ...options.headers,
         "content-type": "application/json",
+        ...options.headers,
         "content-length": String(new TextEncoder().encode(body).length),
       };
       req = request(url, { ...options, method, ...(headers ? { headers } : {}) }, (res) => {
         const chunks: Uint8Array[] = [];
-        res.on("data", (c: Uint8Array) => chunks.push(c));
+        let size = 0;
+        const declared = Number(res.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          res.destroy();
+          return finish(new ResponseTooLarge(maxBytes));
+        }
+        res.on("data", (c: Uint8Array) => {
+          if (done) return;
+          size += c.length;
+          if (size > maxBytes) {
+            chunks.length = 0;
+            res.destroy();
+            return finish(new ResponseTooLarge(maxBytes));
+          }
+          chunks.push(c);
+        });
         res.on("end", () => {
           const body = new TextDecoder().decode(concat(chunks));
           finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });

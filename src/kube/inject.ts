@@ -1,23 +1,29 @@
 /**
  * Linkerd's proxy injector, modelled for manifests and the demo mesh: decides whether a
- * pod is injected (`linkerd.io/inject` on the pod or its namespace), copies the
- * namespace's `config.linkerd.io/*` annotations onto the pod, and adds the labels,
- * annotations, `linkerd-init` and `linkerd-proxy` containers that the webhook adds.
+ * pod is injected (the decision table of `pkg/inject/report.go`, {@linkcode injectReport}),
+ * copies the namespace's proxy annotations onto the pod (`AppendNamespaceAnnotations`),
+ * and adds the labels, annotations, `linkerd-init` and `linkerd-proxy` containers that
+ * the webhook adds.
+ *
+ * It lives in `src/kube` beside the pod synthesis of the manifests source, which needs
+ * it; it imports nothing from `src/mesh` (the arrow points from mesh to kube).
  *
  * Pure: no I/O, inputs are never mutated. Modelled on `pkg/inject/inject.go` and the
  * `linkerd inject` goldens (`cli/cmd/testdata/inject_emojivoto_*.golden.yml`).
  *
  * @module
  */
-import type { ContainerSpec, Pod } from "../mesh/pods.ts";
-import { PROXY_CONTAINER } from "../mesh/pods.ts";
-import type { KubeObject } from "./types.ts";
+import type { ContainerSpec, KubeObject, Pod } from "./types.ts";
+
+/** Name of Linkerd's proxy container. */
+export const PROXY_CONTAINER = "linkerd-proxy";
 
 /** Linkerd's default opaque ports (`proxy.opaquePorts` in the control-plane chart). */
 export const DEFAULT_OPAQUE_PORTS = "25,587,3306,4444,5432,6379,9300,11211";
 
 const DEFAULT_NETWORKS = "10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8";
 const INJECT = "linkerd.io/inject";
+const OPAQUE = "config.linkerd.io/opaque-ports";
 const NATIVE_SIDECAR_KEYS = [
   "config.linkerd.io/proxy-enable-native-sidecar",
   "config.beta.linkerd.io/proxy-enable-native-sidecar",
@@ -50,16 +56,217 @@ export interface InjectorConfig {
   trustRootSha256?: string;
 }
 
+/**
+ * Who injects: the proxy injector webhook (the namespace's annotations count, and are
+ * copied onto the pod), or `linkerd inject` on the command line (only the pod's).
+ */
+export type InjectOrigin = "webhook" | "cli";
+
 /** Options for {@linkcode injectPod}. */
 export interface InjectPodOptions extends InjectorConfig {
   /** The pod's Namespace object, for its `linkerd.io/inject` and config annotations. */
   namespace?: KubeObject;
+  /** Default `webhook` (what a cluster does on pod creation). */
+  origin?: InjectOrigin;
   /** The workload that owns the pod; gives the `linkerd.io/proxy-<kind>: <name>` label. */
   owner?: { kind: string; name: string };
 }
 
 /** How a pod is injected: `ingress` runs the proxy in ingress mode. */
 export type InjectMode = "enabled" | "ingress";
+
+/**
+ * Why the injector skips a pod: the reason codes of `pkg/inject/report.go`, plus
+ * `webhook_not_called` for namespaces the webhook never sees (its namespace selector
+ * leaves out `config.linkerd.io/admission-webhooks: disabled`, `kube-system` and
+ * `cert-manager`).
+ */
+export type InjectSkipReason =
+  | "host_network_enabled"
+  | "sidecar_already_exists"
+  | "injection_enable_annotation_absent"
+  | "injection_disable_annotation_present"
+  | "invalid_inject_annotation_at_workload"
+  | "invalid_inject_annotation_at_ns"
+  | "webhook_not_called";
+
+/** The injector's decision for one pod (upstream `Report.Injectable()`). */
+export interface InjectReport {
+  injectable: boolean;
+  /** Every reason the pod is skipped, in upstream order; empty when injectable. */
+  reasons: InjectSkipReason[];
+  /** How the proxy runs when injected. */
+  mode?: InjectMode;
+  /** Where the deciding `linkerd.io/inject` annotation is. */
+  annotationAt?: "namespace" | "workload";
+}
+
+/** Values `linkerd.io/inject` may take (`ValidInjectAnnotationValues`). */
+export const INJECT_VALUES = ["enabled", "disabled", "ingress"] as const;
+
+/** Human sentences for the skip reasons (upstream `Reasons`). */
+export const INJECT_SKIP_REASONS: Readonly<Record<InjectSkipReason, string>> = {
+  "host_network_enabled": "hostNetwork is enabled",
+  "sidecar_already_exists": "pod has a sidecar injected already",
+  "injection_enable_annotation_absent":
+    'neither the namespace nor the pod have the annotation "linkerd.io/inject:enabled"',
+  "injection_disable_annotation_present": 'pod has the annotation "linkerd.io/inject:disabled"',
+  "invalid_inject_annotation_at_workload":
+    'invalid value for annotation "linkerd.io/inject" at workload',
+  "invalid_inject_annotation_at_ns":
+    'invalid value for annotation "linkerd.io/inject" at namespace',
+  "webhook_not_called":
+    "the proxy injector webhook is not called for this namespace (admission webhooks disabled, kube-system or cert-manager)",
+};
+
+/**
+ * The annotations the webhook copies from the namespace onto a pod that does not set
+ * them (`AppendNamespaceAnnotations`: `ProxyAnnotations`, the alpha config ones and
+ * `linkerd.io/inject`). Other `config.*` keys on a namespace are not copied.
+ */
+export const NAMESPACE_INHERITED_ANNOTATIONS: readonly string[] = [
+  ...[
+    "admin-port",
+    "control-port",
+    "enable-debug-sidecar",
+    "enable-external-profiles",
+    "image-pull-policy",
+    "inbound-port",
+    "outbound-port",
+    "pod-inbound-ports",
+    "proxy-cpu-limit",
+    "proxy-cpu-request",
+    "proxy-image",
+    "proxy-admin-shutdown",
+    "proxy-log-format",
+    "proxy-log-level",
+    "proxy-log-http-headers",
+    "proxy-memory-limit",
+    "proxy-memory-request",
+    "proxy-ephemeral-storage-limit",
+    "proxy-ephemeral-storage-request",
+    "proxy-uid",
+    "proxy-gid",
+    "proxy-version",
+    "proxy-require-identity-inbound-ports",
+    "skip-inbound-ports",
+    "opaque-ports",
+    "skip-outbound-ports",
+    "proxy-metrics-hostname-labels",
+    "proxy-outbound-connect-timeout",
+    "proxy-inbound-connect-timeout",
+    "proxy-await",
+    "default-inbound-policy",
+    "skip-subnets",
+    "access-log",
+    "shutdown-grace-period",
+    "proxy-outbound-discovery-cache-unused-timeout",
+    "proxy-inbound-discovery-cache-unused-timeout",
+    "proxy-disable-outbound-protocol-detect-timeout",
+    "proxy-disable-inbound-protocol-detect-timeout",
+    "proxy-enable-native-sidecar",
+    "proxy-additional-env",
+  ].map((k) => `config.linkerd.io/${k}`),
+  "config.alpha.linkerd.io/proxy-wait-before-exit-seconds",
+  "config.alpha.linkerd.io/proxy-enable-native-sidecar",
+  INJECT,
+];
+
+/**
+ * The namespace annotations the webhook copies onto this pod: each of
+ * {@linkcode NAMESPACE_INHERITED_ANNOTATIONS} the namespace sets and the pod does not,
+ * whichever of the two enabled injection.
+ */
+export function inheritedAnnotations(
+  podAnnotations: Readonly<Record<string, string>> | undefined,
+  namespaceAnnotations: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!namespaceAnnotations) return out;
+  for (const k of NAMESPACE_INHERITED_ANNOTATIONS) {
+    if (!(k in namespaceAnnotations)) continue;
+    if (podAnnotations && k in podAnnotations) continue;
+    out[k] = namespaceAnnotations[k]!;
+  }
+  return out;
+}
+
+/** True when the pod carries a mesh sidecar already (upstream `HasExistingSidecars`). */
+export function hasExistingSidecars(pod: Pod): boolean {
+  const init = pod.spec?.initContainers ?? [];
+  const all = [...init, ...(pod.spec?.containers ?? [])];
+  if (
+    all.some((c) =>
+      c.name === PROXY_CONTAINER || c.name === "istio-proxy" ||
+      c.image?.startsWith("cr.l5d.io/linkerd/proxy:") ||
+      c.image?.startsWith("gcr.io/istio-release/proxyv2:")
+    )
+  ) return true;
+  return init.some((c) =>
+    c.name === "linkerd-init" || c.name === "istio-init" ||
+    c.image?.startsWith("cr.l5d.io/linkerd/proxy-init:") ||
+    c.image?.startsWith("gcr.io/istio-release/proxy_init:")
+  );
+}
+
+/**
+ * The injector's decision table (`Report.disabledByAnnotation` and `Injectable` in
+ * `pkg/inject/report.go`). For the webhook: an invalid `linkerd.io/inject` value on
+ * the namespace disables injection whatever the pod says, then an invalid value on the
+ * pod does; an enabling namespace (`enabled`, `ingress`) injects unless the pod says
+ * `disabled`; otherwise the pod must enable it. An empty value counts as absent. The
+ * CLI ignores the namespace and injects unless the pod says `disabled`.
+ */
+export function injectReport(
+  pod: Pod,
+  namespace?: KubeObject,
+  origin: InjectOrigin = "webhook",
+): InjectReport {
+  const reasons: InjectSkipReason[] = [];
+  const nsName = pod.metadata.namespace ?? namespace?.metadata.name;
+  const webhookSkips = origin === "webhook" &&
+    (namespace?.metadata.labels?.["config.linkerd.io/admission-webhooks"] === "disabled" ||
+      nsName === "kube-system" || nsName === "cert-manager");
+  if (webhookSkips) reasons.push("webhook_not_called");
+  if (pod.spec?.hostNetwork) reasons.push("host_network_enabled");
+  if (hasExistingSidecars(pod)) reasons.push("sidecar_already_exists");
+  const podValue = pod.metadata.annotations?.[INJECT] ?? "";
+  const nsValue = origin === "webhook" ? namespace?.metadata.annotations?.[INJECT] ?? "" : "";
+  const enables = (v: string): v is InjectMode => v === "enabled" || v === "ingress";
+  const valid = (v: string) => v === "" || (INJECT_VALUES as readonly string[]).includes(v);
+  let mode: InjectMode | undefined;
+  let at: InjectReport["annotationAt"];
+  if (origin === "cli") {
+    if (podValue === "disabled") reasons.push("injection_disable_annotation_present");
+    else mode = podValue === "ingress" ? "ingress" : "enabled";
+    if (podValue) at = "workload";
+  } else if (!valid(nsValue)) {
+    reasons.push("invalid_inject_annotation_at_ns");
+  } else if (!valid(podValue)) {
+    reasons.push("invalid_inject_annotation_at_workload");
+  } else if (enables(nsValue)) {
+    if (podValue === "disabled") {
+      reasons.push("injection_disable_annotation_present");
+      at = "workload";
+    } else {
+      // The pod's own enabling value picks the mode (ingress on the pod wins).
+      mode = enables(podValue) ? podValue : nsValue;
+      at = "namespace";
+    }
+  } else if (enables(podValue)) {
+    mode = podValue;
+    at = "workload";
+  } else {
+    reasons.push("injection_enable_annotation_absent");
+  }
+  const injectable = reasons.length === 0;
+  return {
+    injectable,
+    reasons,
+    ...(injectable && mode ? { mode } : {}),
+    ...(at ? { annotationAt: at } : {}),
+  };
+}
 
 /** True when the pod already carries Linkerd's proxy container. */
 export function hasProxy(pod: Pod): boolean {
@@ -68,21 +275,15 @@ export function hasProxy(pod: Pod): boolean {
 }
 
 /**
- * Whether the injector would mesh a pod with these annotations in this namespace:
- * the pod's (template's) `linkerd.io/inject` wins over the namespace's, `disabled`
- * opts out. Namespaces labelled `config.linkerd.io/admission-webhooks: disabled`
- * (the control plane's own), `kube-system` and `cert-manager` are never seen by the
- * webhook, and host-network pods are not injected.
+ * How the injector would mesh a pod in this namespace, or `undefined` when it would
+ * skip it ({@linkcode injectReport} says why).
  */
-export function injectMode(pod: Pod, namespace?: KubeObject): InjectMode | undefined {
-  const nsName = pod.metadata.namespace ?? namespace?.metadata.name;
-  if (namespace?.metadata.labels?.["config.linkerd.io/admission-webhooks"] === "disabled") {
-    return undefined;
-  }
-  if (nsName === "kube-system" || nsName === "cert-manager") return undefined;
-  if (pod.spec?.hostNetwork) return undefined;
-  const value = pod.metadata.annotations?.[INJECT] ?? namespace?.metadata.annotations?.[INJECT];
-  return value === "enabled" || value === "ingress" ? value : undefined;
+export function injectMode(
+  pod: Pod,
+  namespace?: KubeObject,
+  origin: InjectOrigin = "webhook",
+): InjectMode | undefined {
+  return injectReport(pod, namespace, origin).mode;
 }
 
 /**
@@ -91,16 +292,27 @@ export function injectMode(pod: Pod, namespace?: KubeObject): InjectMode | undef
  * container are returned unchanged (the same object).
  */
 export function injectPod(pod: Pod, opts: InjectPodOptions = {}): Pod {
-  if (hasProxy(pod)) return pod;
-  const mode = injectMode(pod, opts.namespace);
+  const origin = opts.origin ?? "webhook";
+  const mode = injectMode(pod, opts.namespace, origin);
   if (!mode) return pod;
 
   const out = structuredClone(pod);
   const meta = out.metadata;
   const annotations: Record<string, string> = { ...meta.annotations };
-  for (const [k, v] of Object.entries(opts.namespace?.metadata.annotations ?? {})) {
-    const proxyKey = k.startsWith("config.linkerd.io/") || k.startsWith("config.alpha.linkerd.io/");
-    if (proxyKey && !(k in annotations)) annotations[k] = v;
+  if (origin === "webhook") {
+    Object.assign(
+      annotations,
+      inheritedAnnotations(meta.annotations, opts.namespace?.metadata.annotations),
+    );
+    // Without an opaque-ports annotation, the webhook writes the default opaque ports
+    // the pod's containers declare.
+    if (!(OPAQUE in annotations)) {
+      const defaults = (opts.opaquePorts ?? DEFAULT_OPAQUE_PORTS).split(",");
+      const declared = [...(out.spec?.initContainers ?? []), ...(out.spec?.containers ?? [])]
+        .flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)))
+        .filter((p) => defaults.includes(p));
+      if (declared.length) annotations[OPAQUE] = declared.join(",");
+    }
   }
 
   const cpNs = opts.controlPlaneNamespace ?? "linkerd";

@@ -8,7 +8,8 @@
  * @module
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { KubeApiError } from "../errors.ts";
+import { KubeconfigError } from "../errors.ts";
+import { registerBasicAuth, registerSecret, summarize } from "../redact.ts";
 
 /** Where the in-cluster service account is mounted. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -37,7 +38,7 @@ export interface FindKubeconfigOptions {
  * then the in-cluster service account.
  *
  * @throws {NoKubeconfigError} when nothing is found, with a message that says what to set.
- * @throws {KubeApiError} (status 0, reason `PermissionDenied`) when Deno refuses to read a
+ * @throws {KubeconfigError} (reason `PermissionDenied`) when Deno refuses to read a
  * kubeconfig file.
  */
 export async function findKubeconfig(opts: FindKubeconfigOptions): Promise<KubeconfigLocation> {
@@ -100,11 +101,11 @@ export async function findKubeconfig(opts: FindKubeconfigOptions): Promise<Kubec
 
 /**
  * No kubeconfig was found (none named, none at `~/.kube/config`) and the process does
- * not run in a cluster. A {@linkcode KubeApiError} with status 0 and reason `NoKubeconfig`.
+ * not run in a cluster. A {@linkcode KubeconfigError} with reason `NoKubeconfig`.
  */
-export class NoKubeconfigError extends KubeApiError {
+export class NoKubeconfigError extends KubeconfigError {
   constructor(message: string) {
-    super(message, { status: 0, reason: "NoKubeconfig" });
+    super(message, { reason: "NoKubeconfig" });
     this.name = "NoKubeconfigError";
   }
 }
@@ -121,10 +122,10 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw new KubeApiError(
+      throw new KubeconfigError(
         `Cannot read kubeconfig "${path}": Deno refused read access; ` +
           `run with --allow-read (or --allow-read=${path})`,
-        { status: 0, reason: "PermissionDenied", cause: err },
+        { reason: "PermissionDenied" },
       );
     }
     return false;
@@ -137,8 +138,9 @@ export type KubeConfigClass = new () => KubeConfig;
 /**
  * Loads the kubeconfig found by {@linkcode findKubeconfig} and selects the context.
  *
- * @throws {KubeApiError} (status 0) when a file cannot be parsed (`InvalidKubeconfig`) or the
- * context does not exist (`UnknownContext`).
+ * @throws {KubeconfigError} when a file cannot be read (`PermissionDenied`) or parsed
+ * (`InvalidKubeconfig`), or the context does not exist (`UnknownContext`). Its message never
+ * quotes the file's content (it holds credentials).
  */
 export function loadKubeConfig(
   KubeConfigCtor: KubeConfigClass,
@@ -168,11 +170,7 @@ export function loadKubeConfig(
     try {
       one.loadFromFile(path);
     } catch (err) {
-      throw new KubeApiError(`Cannot load kubeconfig "${path}": ${(err as Error).message}`, {
-        status: 0,
-        reason: "InvalidKubeconfig",
-        cause: err,
-      });
+      throw kubeconfigLoadError(path, err);
     }
     for (const c of one.getClusters() ?? []) if (!clusters.has(c.name)) clusters.set(c.name, c);
     for (const u of one.getUsers() ?? []) if (!users.has(u.name)) users.set(u.name, u);
@@ -181,28 +179,46 @@ export function loadKubeConfig(
   }
   const files = location.paths.map((p) => `"${p}"`).join(", ");
   const available = [...contexts.keys()].map((n) => `"${n}"`).join(", ") || "none";
+  if (contexts.size === 0) {
+    throw new KubeconfigError(
+      `Cannot use kubeconfig ${files}: it defines no contexts (is it a kubeconfig? ` +
+        "kubectl config view shows what kubectl makes of it)",
+      { reason: "InvalidKubeconfig" },
+    );
+  }
   const name = context ?? current;
   if (!name) {
-    throw new KubeApiError(
+    throw new KubeconfigError(
       `Cannot choose a context: kubeconfig ${files} sets no current-context; ` +
         `pass --context NAME (available: ${available})`,
-      { status: 0, reason: "UnknownContext" },
+      { reason: "UnknownContext" },
     );
   }
   const ctx = contexts.get(name);
   if (!ctx) {
-    throw new KubeApiError(
+    throw new KubeconfigError(
       `Cannot find context "${name}" in kubeconfig ${files}: available contexts are ${available}`,
-      { status: 0, reason: "UnknownContext" },
+      { reason: "UnknownContext" },
     );
   }
   if (!clusters.has(ctx.cluster)) {
-    throw new KubeApiError(
+    throw new KubeconfigError(
       `Cannot use context "${name}": its cluster "${ctx.cluster}" is not in kubeconfig ${files}`,
-      { status: 0, reason: "InvalidKubeconfig" },
+      { reason: "InvalidKubeconfig" },
     );
   }
   if (!users.has(ctx.user)) users.set(ctx.user, { name: ctx.user });
+  // Every credential of the chosen user is a secret from now on (see src/redact.ts).
+  const user = users.get(ctx.user) as {
+    name?: string;
+    token?: string;
+    username?: string;
+    password?: string;
+    keyData?: string;
+  };
+  registerSecret(user.token);
+  registerSecret(user.keyData);
+  if (user.password) registerBasicAuth(user.username ?? "", user.password);
   kc.loadFromOptions({
     clusters: [...clusters.values()],
     users: [...users.values()],
@@ -210,4 +226,61 @@ export function loadKubeConfig(
     currentContext: name,
   });
   return kc;
+}
+
+/**
+ * Words a kubeconfig that cannot be loaded without quoting it: js-yaml's errors carry a
+ * snippet of the file, which may hold a token or a key. Only the reason and position are kept.
+ */
+function kubeconfigLoadError(path: string, err: unknown): KubeconfigError {
+  const e = err as {
+    code?: string;
+    name?: string;
+    reason?: string;
+    mark?: { line?: number; column?: number };
+    message?: string;
+  };
+  if (e.code === "EACCES" || e.code === "EPERM") {
+    return new KubeconfigError(
+      `Cannot read kubeconfig "${path}": permission denied (${e.code}); make the file readable ` +
+        "by the user that runs linkerd-mcp, or point KUBECONFIG at a readable copy",
+      { reason: "PermissionDenied" },
+    );
+  }
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return new KubeconfigError(
+      `Cannot read kubeconfig "${path}": Deno refused read access; ` +
+        `run with --allow-read (or --allow-read=${path})`,
+      { reason: "PermissionDenied" },
+    );
+  }
+  if (e.code === "EISDIR") {
+    return new KubeconfigError(`Cannot read kubeconfig "${path}": it is a directory`, {
+      reason: "InvalidKubeconfig",
+    });
+  }
+  if (e.name === "YAMLException") {
+    const at = e.mark && typeof e.mark.line === "number"
+      ? ` at line ${e.mark.line + 1}${
+        typeof e.mark.column === "number" ? `, column ${e.mark.column + 1}` : ""
+      }`
+      : "";
+    return new KubeconfigError(
+      `Cannot load kubeconfig "${path}": it is not valid YAML${at}: ${
+        summarize(e.reason ?? "syntax error", 120)
+      }; fix the file (kubectl config view shows what kubectl makes of it)`,
+      { reason: "InvalidKubeconfig" },
+    );
+  }
+  // client-node's own checks ("users[0].name is missing") quote no value; anything else
+  // (a TypeError on a file that is not a mapping) is summarised.
+  const msg = e.message ?? String(err);
+  const detail = /^(clusters|users|contexts)\[\d+\][\w.]* is missing$/.test(msg)
+    ? msg
+    : err instanceof TypeError
+    ? "it is not a kubeconfig (expected a mapping with clusters, users and contexts)"
+    : summarize(msg.split("\n")[0] ?? "", 120);
+  return new KubeconfigError(`Cannot load kubeconfig "${path}": ${detail}`, {
+    reason: "InvalidKubeconfig",
+  });
 }

@@ -18,14 +18,39 @@ export interface ListOptions {
   signal?: AbortSignal;
 }
 
+/** Options for {@linkcode ClusterSource.get}. */
+export interface GetOptions {
+  /** Stops the request (and its retries) when the calling tool is cancelled or times out. */
+  signal?: AbortSignal;
+}
+
 /** Which of the three kinds of source this is. */
 export type SourceKind = "live" | "manifests" | "demo";
+
+/**
+ * Where an answer's cluster state came from, in structured form: every tool result
+ * carries it as `structuredContent.dataSource`. Never holds a credential (no URL
+ * userinfo, no token).
+ */
+export interface SourceInfo {
+  kind: SourceKind;
+  /** The same line as {@linkcode ClusterSource.describe}. */
+  description: string;
+  /** Live: the kubeconfig context (`in-cluster` for a service account). */
+  context?: string;
+  /** Live: the API server URL, without userinfo. */
+  server?: string;
+  /** Manifests: the files and folders given. */
+  paths?: string[];
+}
 
 /** Read-only access to cluster state. */
 export interface ClusterSource {
   readonly kind: SourceKind;
   /** One line for people: `cluster "kind-dev" at https://127.0.0.1:6443`, `manifests: ./gitops (42 objects)`. */
   describe(): string;
+  /** The structured form of {@linkcode describe}; derived from `kind` and `describe()` when absent. */
+  sourceInfo?(): SourceInfo;
   /**
    * Lists objects of one resource type.
    *
@@ -34,11 +59,16 @@ export interface ClusterSource {
    */
   list(resource: ResourceKey, opts?: ListOptions): Promise<KubeObject[]>;
   /**
-   * Reads one object; `undefined` when it does not exist.
+   * Reads one object; `undefined` when it does not exist. `opts.signal` stops it.
    *
    * @throws {KubeApiError} when the API server refuses or cannot be reached.
    */
-  get(resource: ResourceKey, name: string, namespace?: string): Promise<KubeObject | undefined>;
+  get(
+    resource: ResourceKey,
+    name: string,
+    namespace?: string,
+    opts?: GetOptions,
+  ): Promise<KubeObject | undefined>;
   /** Releases connections, watches and timers. */
   close?(): Promise<void>;
 }

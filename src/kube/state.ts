@@ -56,7 +56,14 @@ export async function loadState(
     try {
       if (key === "configmaps") {
         const found = await Promise.all(
-          LINKERD_CONFIGMAPS.map((name) => source.get("configmaps", name, opts.linkerdNamespace)),
+          LINKERD_CONFIGMAPS.map((name) =>
+            source.get(
+              "configmaps",
+              name,
+              opts.linkerdNamespace,
+              opts.signal ? { signal: opts.signal } : {},
+            )
+          ),
         );
         objects[key] = found.filter((o): o is KubeObject => o !== undefined);
         return;
@@ -137,7 +144,9 @@ export function mergeStates(
   const forbidden = new Set<ResourceKey>();
   for (const part of parts) {
     for (const [key, items] of Object.entries(part.objects) as [ResourceKey, KubeObject[]][]) {
-      (objects[key] ??= []).push(...items);
+      const into = (objects[key] ??= []);
+      // no push(...items): spreading a list of 100k+ objects overflows the call stack
+      for (const item of items) into.push(item);
     }
     for (const m of part.missing) missing.add(m);
     for (const f of part.forbidden ?? []) forbidden.add(f);

@@ -52,6 +52,78 @@ export interface KubeObject<S = Record<string, unknown>, T = Record<string, unkn
   [key: string]: unknown;
 }
 
+/** The subset of a container spec this project reads. */
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
+  restartPolicy?: string;
+  livenessProbe?: ProbeSpec;
+  readinessProbe?: ProbeSpec;
+  startupProbe?: ProbeSpec;
+  env?: Array<{ name: string; value?: string }>;
+}
+
+/** A probe; only `httpGet` matters for Linkerd's automatic probe route. */
+export interface ProbeSpec {
+  httpGet?: { path?: string; port: number | string; scheme?: string };
+  tcpSocket?: { port: number | string };
+  grpc?: { port: number };
+  exec?: unknown;
+}
+
+/** The subset of a pod spec this project reads. */
+export interface PodSpec {
+  containers?: ContainerSpec[];
+  initContainers?: ContainerSpec[];
+  serviceAccountName?: string;
+  serviceAccount?: string;
+  nodeName?: string;
+  hostNetwork?: boolean;
+}
+
+/** The subset of a pod status this project reads. */
+export interface PodStatus {
+  phase?: string;
+  podIP?: string;
+  podIPs?: Array<{ ip: string }>;
+  conditions?: Array<{ type: string; status: string }>;
+  containerStatuses?: ContainerStatus[];
+  initContainerStatuses?: ContainerStatus[];
+}
+
+/** A container's status. */
+export interface ContainerStatus {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  started?: boolean;
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    running?: unknown;
+    terminated?: { reason?: string; exitCode?: number };
+  };
+}
+
+/** A Pod object. */
+export type Pod = KubeObject<PodSpec, PodStatus>;
+
+/** A Service object. */
+export type Service = KubeObject<{
+  selector?: Record<string, string>;
+  ports?: Array<
+    {
+      name?: string;
+      port: number;
+      targetPort?: number | string;
+      protocol?: string;
+      appProtocol?: string;
+    }
+  >;
+  type?: string;
+  clusterIP?: string;
+}>;
+
 /** Position of a manifest object, when it was read from a file. */
 const POSITIONS = new WeakMap<object, SourcePosition>();
 

@@ -6,19 +6,15 @@
  *
  * @module
  */
-import type { Pod } from "../mesh/pods.ts";
 import { type InjectorConfig, injectPod } from "./inject.ts";
-import type { KubeObject } from "./types.ts";
-
-/** Kinds whose pod templates stand in for pods. */
-export const WORKLOAD_KINDS = [
-  "Deployment",
-  "StatefulSet",
-  "DaemonSet",
-  "ReplicaSet",
-  "Job",
-  "CronJob",
-] as const;
+import type { KubeObject, Pod } from "./types.ts";
+import {
+  isControlledWorkload,
+  isWorkload,
+  ownerWorkloadOf,
+  podTemplateOf,
+  workloadLookupOf,
+} from "./workloads.ts";
 
 /** Default cap on pods synthesised per workload. */
 export const DEFAULT_MAX_REPLICAS = 10;
@@ -31,33 +27,6 @@ export interface PodsFromWorkloadOptions {
   injector?: InjectorConfig;
   /** At most this many pods per workload; default {@linkcode DEFAULT_MAX_REPLICAS}. */
   maxReplicas?: number;
-}
-
-/** True for the workload kinds (in `apps/v1` or `batch/v1`) whose templates make pods. */
-export function isWorkload(obj: KubeObject): boolean {
-  return (WORKLOAD_KINDS as readonly string[]).includes(obj.kind) &&
-    (obj.apiVersion.startsWith("apps/") || obj.apiVersion.startsWith("batch/"));
-}
-
-/** True when another workload controls this one (a Deployment's ReplicaSet, a CronJob's Job). */
-export function isControlledWorkload(obj: KubeObject): boolean {
-  return (obj.metadata.ownerReferences ?? []).some((o) =>
-    o.kind === "Deployment" || o.kind === "CronJob"
-  );
-}
-
-/** The workload's pod template (`spec.template`, or `spec.jobTemplate.spec.template`). */
-export function podTemplateOf(
-  workload: KubeObject,
-): { metadata?: Partial<Pod["metadata"]>; spec?: Pod["spec"] } | undefined {
-  const spec = workload.spec as Record<string, unknown> | undefined;
-  if (workload.kind === "CronJob") {
-    const job = (spec?.["jobTemplate"] as Record<string, unknown> | undefined)?.["spec"];
-    return (job as Record<string, unknown> | undefined)?.["template"] as ReturnType<
-      typeof podTemplateOf
-    >;
-  }
-  return spec?.["template"] as ReturnType<typeof podTemplateOf>;
 }
 
 /** How many pods the workload runs: `replicas` (default 1), capped; one for the others. */
@@ -131,6 +100,60 @@ export function podsFromWorkload(
     }) as unknown as KubeObject);
   }
   return pods;
+}
+
+/** Options for {@linkcode synthesizeWorkloadPods}. */
+export interface SynthesizeOptions {
+  /** Injector settings (see `injectorConfigFromObjects` in `injector_config.ts`). */
+  injector?: InjectorConfig;
+  /** At most this many pods per workload; default {@linkcode DEFAULT_MAX_REPLICAS}. */
+  maxReplicas?: number;
+}
+
+/**
+ * The top-level workloads (not a Deployment's ReplicaSets or a CronJob's Jobs) that
+ * no given Pod belongs to, in input order. A workload whose pods are among the objects
+ * (a `kubectl get -o yaml` dump) is left out, so it is not counted twice; a bare Pod,
+ * or another workload's pods, in the same namespace do not stop a workload from
+ * standing in for its own pods.
+ */
+export function workloadsWithoutPods(objects: readonly KubeObject[]): KubeObject[] {
+  const lookup = workloadLookupOf(objects);
+  const owned = new Set<string>();
+  for (const o of objects) {
+    if (o.kind !== "Pod" || o.apiVersion !== "v1") continue;
+    const w = ownerWorkloadOf(o, lookup);
+    if (w.kind !== "Pod") owned.add(`${o.metadata.namespace ?? "default"}/${w.kind}/${w.name}`);
+  }
+  return objects.filter((w) =>
+    isWorkload(w) && !isControlledWorkload(w) &&
+    !owned.has(`${w.metadata.namespace ?? "default"}/${w.kind}/${w.metadata.name}`)
+  );
+}
+
+/**
+ * Pods for every workload without pods of its own ({@linkcode workloadsWithoutPods}),
+ * meshed as the injector would mesh them with the workload's Namespace object.
+ */
+export function synthesizeWorkloadPods(
+  objects: readonly KubeObject[],
+  opts: SynthesizeOptions = {},
+): Array<{ workload: KubeObject; pod: KubeObject }> {
+  const namespaces = new Map<string, KubeObject>();
+  for (const o of objects) {
+    if (o.kind === "Namespace" && o.apiVersion === "v1") namespaces.set(o.metadata.name, o);
+  }
+  const out: Array<{ workload: KubeObject; pod: KubeObject }> = [];
+  for (const w of workloadsWithoutPods(objects)) {
+    const nsObj = namespaces.get(w.metadata.namespace ?? "default");
+    const pods = podsFromWorkload(w, {
+      ...(opts.injector ? { injector: opts.injector } : {}),
+      ...(nsObj ? { namespace: nsObj } : {}),
+      ...(opts.maxReplicas !== undefined ? { maxReplicas: opts.maxReplicas } : {}),
+    });
+    for (const pod of pods) out.push({ workload: w, pod });
+  }
+  return out;
 }
 
 const ALPHABET = "bcdfghjklmnpqrstvwxz2456789";

@@ -5,67 +5,22 @@
  *
  * @module
  */
+import { PROXY_CONTAINER } from "../kube/inject.ts";
 import { serviceSelects } from "../kube/selectors.ts";
-import type { KubeObject, ObjectMeta } from "../kube/types.ts";
+import type { ContainerSpec, ObjectMeta, Pod, Service } from "../kube/types.ts";
 
-/** The subset of a container spec this project reads. */
-export interface ContainerSpec {
-  name: string;
-  image?: string;
-  ports?: Array<{ name?: string; containerPort: number; protocol?: string }>;
-  restartPolicy?: string;
-  livenessProbe?: ProbeSpec;
-  readinessProbe?: ProbeSpec;
-  startupProbe?: ProbeSpec;
-  env?: Array<{ name: string; value?: string }>;
-}
+export type {
+  ContainerSpec,
+  ContainerStatus,
+  Pod,
+  PodSpec,
+  PodStatus,
+  ProbeSpec,
+  Service,
+} from "../kube/types.ts";
 
-/** A probe; only `httpGet` matters for Linkerd's automatic probe route. */
-export interface ProbeSpec {
-  httpGet?: { path?: string; port: number | string; scheme?: string };
-  tcpSocket?: { port: number | string };
-  grpc?: { port: number };
-  exec?: unknown;
-}
-
-/** The subset of a pod spec this project reads. */
-export interface PodSpec {
-  containers?: ContainerSpec[];
-  initContainers?: ContainerSpec[];
-  serviceAccountName?: string;
-  serviceAccount?: string;
-  nodeName?: string;
-  hostNetwork?: boolean;
-}
-
-/** The subset of a pod status this project reads. */
-export interface PodStatus {
-  phase?: string;
-  podIP?: string;
-  podIPs?: Array<{ ip: string }>;
-  conditions?: Array<{ type: string; status: string }>;
-  containerStatuses?: ContainerStatus[];
-  initContainerStatuses?: ContainerStatus[];
-}
-
-/** A container's status. */
-export interface ContainerStatus {
-  name: string;
-  ready: boolean;
-  restartCount: number;
-  started?: boolean;
-  state?: {
-    waiting?: { reason?: string; message?: string };
-    running?: unknown;
-    terminated?: { reason?: string; exitCode?: number };
-  };
-}
-
-/** A Pod object. */
-export type Pod = KubeObject<PodSpec, PodStatus>;
-
-/** Name of Linkerd's proxy container. */
-export const PROXY_CONTAINER = "linkerd-proxy";
+/** Name of Linkerd's proxy container (defined with the injector model). */
+export { PROXY_CONTAINER };
 
 /** True when the pod carries Linkerd's proxy (`linkerd.io/control-plane-ns` label, as `k8s.IsMeshed`). */
 export function isMeshed(pod: { metadata: ObjectMeta }, controlPlaneNamespace?: string): boolean {
@@ -110,22 +65,6 @@ export function appContainers(pod: Pod): ContainerSpec[] {
     c.name !== PROXY_CONTAINER && c.name !== "linkerd-debug"
   );
 }
-
-/** A Service object. */
-export type Service = KubeObject<{
-  selector?: Record<string, string>;
-  ports?: Array<
-    {
-      name?: string;
-      port: number;
-      targetPort?: number | string;
-      protocol?: string;
-      appProtocol?: string;
-    }
-  >;
-  type?: string;
-  clusterIP?: string;
-}>;
 
 /** The pods in the Service's namespace that its selector selects. */
 export function podsOfService(service: Service, pods: readonly Pod[]): Pod[] {

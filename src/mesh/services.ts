@@ -11,7 +11,8 @@
 import { InvalidArgumentError } from "../errors.ts";
 import { type ClusterState, itemsOf } from "../kube/state.ts";
 import { serviceSelects } from "../kube/selectors.ts";
-import type { KubeObject, OwnerReference } from "../kube/types.ts";
+import type { KubeObject } from "../kube/types.ts";
+import { ownerWorkloadOf } from "../kube/workloads.ts";
 import { isMeshed, isTerminated, type Pod, proxyVersionOf, type Service } from "./pods.ts";
 
 /** Pod names listed per Service, at most. */
@@ -161,7 +162,7 @@ function emptyNote(
     return `No Services found in ${where}${opts.namespace ? "; check the namespace name" : ""}`;
   }
   if (summary.unmeshed > 0) {
-    return `${summary.unmeshed} Service(s) in ${where} select pods but none is meshed; pass includeUnmeshed: true to list them, or mesh them (annotate the namespace or workload with linkerd.io/inject: enabled, then kubectl rollout restart)`;
+    return `${summary.unmeshed} Service(s) in ${where} select pods but none is meshed; pass include_unmeshed: true to list them, or mesh them (annotate the namespace or workload with linkerd.io/inject: enabled, then kubectl rollout restart)`;
   }
   return `No Service in ${where} selects a running pod`;
 }
@@ -228,47 +229,16 @@ class PodIndex {
   }
 }
 
-/** Labels the proxy injector adds, naming the pod's top-level owner. */
-const PROXY_OWNER_LABELS: ReadonlyArray<[string, string]> = [
-  ["linkerd.io/proxy-deployment", "Deployment"],
-  ["linkerd.io/proxy-statefulset", "StatefulSet"],
-  ["linkerd.io/proxy-daemonset", "DaemonSet"],
-  ["linkerd.io/proxy-cronjob", "CronJob"],
-  ["linkerd.io/proxy-job", "Job"],
-  ["linkerd.io/proxy-replicationcontroller", "ReplicationController"],
-  ["linkerd.io/proxy-replicaset", "ReplicaSet"],
-];
-
 /**
  * The workload behind a pod: the owner chain (Pod → ReplicaSet → Deployment), else
- * the injector's `linkerd.io/proxy-<kind>` label, else the pod itself.
+ * the injector's `linkerd.io/proxy-<kind>` label, else the pod itself
+ * (`ownerWorkloadOf` in `src/kube/workloads.ts`).
  */
 export function workloadOf(pod: Pod, replicaSets: Map<string, KubeObject>): WorkloadRef {
-  const ns = pod.metadata.namespace ?? "";
-  const owner = controllerOf(pod.metadata.ownerReferences);
-  if (owner?.kind === "ReplicaSet") {
-    const rs = replicaSets.get(`${ns}/${owner.name}`);
-    const top = rs ? controllerOf(rs.metadata.ownerReferences) : undefined;
-    if (top) return { kind: top.kind, name: top.name };
-    if (rs) return { kind: "ReplicaSet", name: owner.name };
-  }
-  for (const [label, kind] of PROXY_OWNER_LABELS) {
-    const name = pod.metadata.labels?.[label];
-    if (name) return { kind, name };
-  }
-  if (owner?.kind === "ReplicaSet") {
-    // ReplicaSet not loaded: a Deployment names its ReplicaSets `<deployment>-<pod-template-hash>`
-    const hash = pod.metadata.labels?.["pod-template-hash"];
-    if (hash && owner.name.endsWith(`-${hash}`)) {
-      return { kind: "Deployment", name: owner.name.slice(0, -hash.length - 1) };
-    }
-  }
-  if (owner) return { kind: owner.kind, name: owner.name };
-  return { kind: "Pod", name: pod.metadata.name };
-}
-
-function controllerOf(refs: OwnerReference[] | undefined): OwnerReference | undefined {
-  return refs?.find((r) => r.controller) ?? refs?.[0];
+  return ownerWorkloadOf(
+    pod,
+    (kind, ns, name) => kind === "ReplicaSet" ? replicaSets.get(`${ns}/${name}`) : undefined,
+  );
 }
 
 function key(obj: { metadata: KubeObject["metadata"] }): [string, string] {
@@ -325,7 +295,7 @@ function decodeCursor(cursor: string, filter: string): [string, string] {
   }
   if (data.f !== filter) {
     throw new InvalidArgumentError(
-      `Cursor was issued for different arguments (namespace or includeUnmeshed); repeat the call with the same arguments as the call that returned it, or omit cursor to start over`,
+      `Cursor was issued for different arguments (namespace or include_unmeshed); repeat the call with the same arguments as the call that returned it, or omit cursor to start over`,
     );
   }
   return [k[0], k[1]];

@@ -14,6 +14,7 @@
 import type { Config } from "../config.ts";
 import type { ClusterSource } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
+import { summarize } from "../redact.ts";
 import {
   FallbackPromClient,
   HttpPromClient,
@@ -58,7 +59,7 @@ export function serviceProxyOf(cluster: ClusterSource & ProxyCapable): ServicePr
       if (status === "success" || status === "error") return body;
       throw new Error(
         `the API server proxy answered HTTP ${res.status}: ${
-          res.body.slice(0, 200).trim() || "empty body"
+          summarize(res.body, 160) || "empty body"
         }`,
       );
     },

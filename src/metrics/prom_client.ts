@@ -15,10 +15,23 @@
  * message says what happened. Prometheus `warnings` (partial data) are passed to the
  * caller's `onWarning`.
  *
+ * Bounds: answers larger than {@linkcode MAX_PROM_RESPONSE_BYTES} are cut off with a clear
+ * error; 429/503 with `Retry-After` are retried only within the query's timeout; answers are
+ * validated (zod) and a wrong shape is "unexpected answer from Prometheus at URL: ...". The URL
+ * shown never carries userinfo (a `user:password@` in `LINKERD_PROMETHEUS_URL` becomes basic
+ * auth), and error bodies are summarised and redacted.
+ *
  * @module
  */
+import { z } from "zod";
 import { PrometheusUnavailableError } from "../errors.ts";
 import type { PrometheusConfig } from "../config.ts";
+import { redactUrl, registerBasicAuth, registerSecret, summarize } from "../redact.ts";
+
+/** The largest Prometheus answer read, in bytes (16 MiB); reading stops past it. */
+export const MAX_PROM_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** Most retries of one query answered 429/503 with `Retry-After`. */
+export const MAX_PROM_RETRIES = 3;
 
 /** One sample of an instant vector. */
 export interface PromSample {
@@ -74,64 +87,117 @@ export class PromQueryError extends PrometheusUnavailableError {
   }
 }
 
-function parseValue(v: unknown): number {
-  if (typeof v !== "string") return Number.NaN;
+function parseValue(v: string): number {
   if (v === "+Inf" || v === "Inf") return Number.POSITIVE_INFINITY;
   if (v === "-Inf") return Number.NEGATIVE_INFINITY;
   return Number(v);
 }
 
-interface ApiBody {
-  status?: string;
-  errorType?: string;
-  error?: string;
-  warnings?: unknown;
-  data?: { resultType?: string; result?: unknown };
+/** `[unix seconds, "value"]`. */
+const SAMPLE_PAIR = z.tuple([z.number(), z.string()]);
+const METRIC = z.record(z.string(), z.string());
+/** A native-histogram sample has `histogram` instead of `value`: its value is NaN here. */
+const VECTOR = z.array(
+  z.looseObject({
+    metric: METRIC,
+    value: SAMPLE_PAIR.optional(),
+    histogram: z.unknown().optional(),
+  }),
+);
+const MATRIX = z.array(
+  z.looseObject({
+    metric: METRIC,
+    values: z.array(SAMPLE_PAIR).optional(),
+    histograms: z.unknown().optional(),
+  }),
+);
+const API_BODY = z.discriminatedUnion("status", [
+  z.looseObject({
+    status: z.literal("success"),
+    data: z.looseObject({ resultType: z.string(), result: z.unknown() }),
+    warnings: z.array(z.string()).optional(),
+    infos: z.array(z.string()).optional(),
+  }),
+  z.looseObject({
+    status: z.literal("error"),
+    errorType: z.string().optional(),
+    error: z.string().optional(),
+    warnings: z.array(z.string()).optional(),
+  }),
+]);
+
+/** "data.result[0]: expected object, received null". */
+function issueText(error: z.ZodError, prefix: string): string {
+  const issue = error.issues[0]!;
+  const path = [...prefix.split(".").filter(Boolean), ...issue.path];
+  const at = path.length
+    ? path.map((p, i) => typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)
+      .join("")
+    : "the answer";
+  return `${at}: ${issue.message.replace(/^Invalid input: /, "")}`;
 }
 
-/** Turns a Prometheus API body into samples/series, or throws {@linkcode PromQueryError}. */
+function unexpected(where: string, detail: string): PromQueryError {
+  return new PromQueryError(`unexpected answer from Prometheus at ${where}: ${detail}`, {
+    url: where,
+    reason: "http",
+  });
+}
+
+/** Turns a Prometheus API body into its data, or throws {@linkcode PromQueryError}. */
 function decode(
   body: unknown,
   where: string,
   onWarning: ((w: string) => void) | undefined,
 ): { resultType: string; result: unknown } {
-  const b = (body ?? {}) as ApiBody;
+  if (body === undefined) throw unexpected(where, "not JSON");
+  const parsed = API_BODY.safeParse(body);
+  if (!parsed.success) throw unexpected(where, issueText(parsed.error, ""));
+  const b = parsed.data;
   if (b.status === "error") {
     throw new PromQueryError(
-      `Prometheus at ${where} rejected the query (${b.errorType ?? "error"}): ${
-        b.error ?? "no detail"
+      `Prometheus at ${where} rejected the query (${summarize(b.errorType ?? "error", 40)}): ${
+        summarize(b.error ?? "no detail", 300)
       }`,
       { url: where, reason: "query" },
     );
   }
-  if (b.status !== "success" || !b.data || typeof b.data.resultType !== "string") {
-    throw new PromQueryError(
-      `Prometheus at ${where} returned an answer that is not a Prometheus API response`,
-      { url: where, reason: "http" },
-    );
-  }
-  if (Array.isArray(b.warnings)) {
-    for (const w of b.warnings) onWarning?.(String(w));
-  }
+  for (const w of b.warnings ?? []) onWarning?.(summarize(w, 300));
   return { resultType: b.data.resultType, result: b.data.result };
 }
 
-function toSamples(d: { resultType: string; result: unknown }): PromSample[] {
-  if (d.resultType === "scalar" && Array.isArray(d.result)) {
-    return [{ metric: {}, value: parseValue(d.result[1]) }];
+function toSamples(d: { resultType: string; result: unknown }, where: string): PromSample[] {
+  if (d.resultType === "scalar") {
+    const r = SAMPLE_PAIR.safeParse(d.result);
+    if (!r.success) throw unexpected(where, issueText(r.error, "data.result"));
+    return [{ metric: {}, value: parseValue(r.data[1]) }];
   }
-  if (d.resultType !== "vector" || !Array.isArray(d.result)) return [];
-  return d.result.map((r: { metric?: Record<string, string>; value?: unknown[] }) => ({
-    metric: r.metric ?? {},
-    value: parseValue(r.value?.[1]),
+  if (d.resultType !== "vector") {
+    throw unexpected(
+      where,
+      `data.resultType: expected "vector" or "scalar", got "${summarize(d.resultType, 20)}"`,
+    );
+  }
+  const r = VECTOR.safeParse(d.result);
+  if (!r.success) throw unexpected(where, issueText(r.error, "data.result"));
+  return r.data.map((x) => ({
+    metric: x.metric,
+    value: x.value ? parseValue(x.value[1]) : Number.NaN,
   }));
 }
 
-function toSeries(d: { resultType: string; result: unknown }): PromSeries[] {
-  if (d.resultType !== "matrix" || !Array.isArray(d.result)) return [];
-  return d.result.map((r: { metric?: Record<string, string>; values?: unknown[][] }) => ({
-    metric: r.metric ?? {},
-    values: (r.values ?? []).map((p) => [Number(p[0]), parseValue(p[1])] as [number, number]),
+function toSeries(d: { resultType: string; result: unknown }, where: string): PromSeries[] {
+  if (d.resultType !== "matrix") {
+    throw unexpected(
+      where,
+      `data.resultType: expected "matrix", got "${summarize(d.resultType, 20)}"`,
+    );
+  }
+  const r = MATRIX.safeParse(d.result);
+  if (!r.success) throw unexpected(where, issueText(r.error, "data.result"));
+  return r.data.map((x) => ({
+    metric: x.metric,
+    values: (x.values ?? []).map((p) => [p[0], parseValue(p[1])] as [number, number]),
   }));
 }
 
@@ -145,26 +211,54 @@ export interface HttpPromClientOptions extends Omit<PrometheusConfig, "isDefault
   fetch?: typeof fetch;
 }
 
-/** The Prometheus HTTP API at a URL. */
+/**
+ * The Prometheus HTTP API at a URL. A `user:password@` in the URL is sent as basic auth
+ * (unless a token or basic auth is configured) and never shown: {@linkcode url} and
+ * {@linkcode describe} have no userinfo.
+ */
 export class HttpPromClient implements PromClient {
+  /** The URL as shown: without userinfo. */
   readonly url: string;
   readonly timeoutMs: number;
+  /** The URL requests go to (no userinfo either: fetch refuses URLs with credentials). */
+  #base: string;
   #headers: Record<string, string>;
   #fetch: typeof fetch;
+  #maxBytes: number;
 
-  constructor(opts: HttpPromClientOptions) {
-    this.url = opts.url.replace(/\/+$/, "");
+  constructor(opts: HttpPromClientOptions & { maxResponseBytes?: number }) {
+    const raw = opts.url.replace(/\/+$/, "");
+    let userinfo: { username: string; password: string } | undefined;
+    try {
+      const u = new URL(raw);
+      if (u.username || u.password) {
+        userinfo = {
+          username: decodeURIComponent(u.username),
+          password: decodeURIComponent(u.password),
+        };
+      }
+    } catch {
+      // not a URL: fetch will say so (redacted)
+    }
+    this.#base = redactUrl(raw);
+    this.url = this.#base;
     this.timeoutMs = opts.timeoutMs;
     this.#fetch = opts.fetch ?? fetch;
+    this.#maxBytes = opts.maxResponseBytes ?? MAX_PROM_RESPONSE_BYTES;
     this.#headers = {
       "content-type": "application/x-www-form-urlencoded",
       accept: "application/json",
     };
-    if (opts.bearerToken) this.#headers.authorization = `Bearer ${opts.bearerToken}`;
-    else if (opts.basicAuth) {
-      const raw = new TextEncoder().encode(`${opts.basicAuth.username}:${opts.basicAuth.password}`);
+    const basic = opts.basicAuth ?? userinfo;
+    if (opts.bearerToken) {
+      registerSecret(opts.bearerToken);
+      this.#headers.authorization = `Bearer ${opts.bearerToken}`;
+    } else if (basic) {
+      registerBasicAuth(basic.username, basic.password);
+      const raw = new TextEncoder().encode(`${basic.username}:${basic.password}`);
       this.#headers.authorization = `Basic ${btoa(String.fromCharCode(...raw))}`;
     }
+    if (userinfo) registerBasicAuth(userinfo.username, userinfo.password);
   }
 
   describe(): string {
@@ -173,7 +267,7 @@ export class HttpPromClient implements PromClient {
 
   async query(promql: string, opts: PromQueryOptions = {}): Promise<PromSample[]> {
     const body = await this.#post("/api/v1/query", instantParams(promql, opts), opts.signal);
-    return toSamples(decode(body, this.url, opts.onWarning));
+    return toSamples(decode(body, this.url, opts.onWarning), this.url);
   }
 
   async queryRange(
@@ -182,7 +276,7 @@ export class HttpPromClient implements PromClient {
     opts: PromRangeOptions = {},
   ): Promise<PromSeries[]> {
     const body = await this.#post("/api/v1/query_range", rangeParams(promql, range), opts.signal);
-    return toSeries(decode(body, this.url, opts.onWarning));
+    return toSeries(decode(body, this.url, opts.onWarning), this.url);
   }
 
   async #post(
@@ -190,42 +284,83 @@ export class HttpPromClient implements PromClient {
     params: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
+    // One budget for the query, retries included.
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      res = await this.#fetch(this.url + path, {
-        method: "POST",
-        headers: this.#headers,
-        body: new URLSearchParams(params).toString(),
-        signal: combined,
-      });
-    } catch (err) {
-      throw this.#networkError(err, timeout, signal);
+    const budgetEnd = Date.now() + this.timeoutMs;
+    for (let attempt = 0;; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#fetch(this.#base + path, {
+          method: "POST",
+          headers: this.#headers,
+          body: new URLSearchParams(params).toString(),
+          signal: combined,
+        });
+      } catch (err) {
+        throw this.#networkError(err, timeout, signal);
+      }
+      if ((res.status === 429 || res.status === 503) && attempt < MAX_PROM_RETRIES) {
+        const wait = retryAfter(res.headers);
+        if (wait !== undefined && Date.now() + wait < budgetEnd) {
+          await res.body?.cancel().catch(() => {});
+          try {
+            await sleep(wait, combined);
+          } catch (err) {
+            throw this.#networkError(err, timeout, signal);
+          }
+          continue;
+        }
+      }
+      let text: string;
+      try {
+        text = await readCapped(res, this.#maxBytes);
+      } catch (err) {
+        if (err instanceof TooLarge) {
+          throw new PromQueryError(
+            `response from Prometheus at ${this.url} larger than ${
+              formatMib(this.#maxBytes)
+            } MiB; reading stopped there: narrow the query (a namespace, a shorter window)`,
+            { url: this.url, reason: "http" },
+          );
+        }
+        throw this.#networkError(err, timeout, signal);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      // Prometheus answers 400/422/503 with a JSON error body: let decode() word it.
+      if (!res.ok && (body as { status?: unknown } | undefined)?.status !== "error") {
+        const after = retryAfter(res.headers);
+        const hint = res.status === 401 || res.status === 403
+          ? ": check LINKERD_PROMETHEUS_TOKEN or LINKERD_PROMETHEUS_USERNAME/PASSWORD"
+          : (res.status === 429 || res.status === 503) && after !== undefined
+          ? `: it asked to retry after ${Math.ceil(after / 1000)} s, more than the time left`
+          : /html/i.test(res.headers.get("content-type") ?? "")
+          ? ": an HTML page"
+          : `: ${summarize(text, 160) || "empty body"}`;
+        throw new PromQueryError(
+          `Prometheus at ${this.url} answered HTTP ${res.status} ${
+            summarize(res.statusText, 40)
+          }${hint}`,
+          { url: this.url, reason: "http" },
+        );
+      }
+      if (body === undefined) {
+        throw unexpected(
+          this.url,
+          `not JSON (${
+            text.length === 0
+              ? "an empty body"
+              : `${text.length} characters starting "${summarize(text, 40)}"`
+          })`,
+        );
+      }
+      return body;
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      throw this.#networkError(err, timeout, signal);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    // Prometheus answers 400/422/503 with a JSON error body: let decode() word it.
-    if (!res.ok && (body as ApiBody | undefined)?.status !== "error") {
-      const hint = res.status === 401 || res.status === 403
-        ? ": check LINKERD_PROMETHEUS_TOKEN or LINKERD_PROMETHEUS_USERNAME/PASSWORD"
-        : `: ${text.slice(0, 200).trim() || "empty body"}`;
-      throw new PromQueryError(
-        `Prometheus at ${this.url} answered HTTP ${res.status} ${res.statusText}${hint}`,
-        { url: this.url, reason: "http" },
-      );
-    }
-    return body;
   }
 
   #networkError(err: unknown, timeout: AbortSignal, signal?: AbortSignal): PromQueryError {
@@ -293,7 +428,7 @@ export class ProxyPromClient implements PromClient {
 
   async query(promql: string, opts: PromQueryOptions = {}): Promise<PromSample[]> {
     const body = await this.#get("/api/v1/query", instantParams(promql, opts), opts.signal);
-    return toSamples(decode(body, this.describe(), opts.onWarning));
+    return toSamples(decode(body, this.describe(), opts.onWarning), this.describe());
   }
 
   async queryRange(
@@ -302,7 +437,7 @@ export class ProxyPromClient implements PromClient {
     opts: PromRangeOptions = {},
   ): Promise<PromSeries[]> {
     const body = await this.#get("/api/v1/query_range", rangeParams(promql, range), opts.signal);
-    return toSeries(decode(body, this.describe(), opts.onWarning));
+    return toSeries(decode(body, this.describe(), opts.onWarning), this.describe());
   }
 
   async #get(path: string, params: Record<string, string>, signal?: AbortSignal) {
@@ -312,6 +447,13 @@ export class ProxyPromClient implements PromClient {
       return await this.#proxy.get(this.base + path, params, combined);
     } catch (err) {
       const where = this.describe();
+      if (signal?.aborted && !timeout.aborted) {
+        throw new PromQueryError(`The query to Prometheus at ${where} was cancelled`, {
+          url: where,
+          reason: "cancelled",
+          cause: err,
+        });
+      }
       if (timeout.aborted) {
         throw new PromQueryError(
           `Prometheus at ${where} did not answer within ${this.timeoutMs} ms`,
@@ -457,6 +599,68 @@ export function buildPromClient(
     timeoutMs: config.timeoutMs,
   });
   return new FallbackPromClient(http, proxy);
+}
+
+class TooLarge extends Error {}
+
+/** Reads a body as text, stopping (and cancelling the stream) past `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => {});
+    throw new TooLarge();
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      chunks.length = 0;
+      await reader.cancel().catch(() => {});
+      throw new TooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(out);
+}
+
+/** The wait a `Retry-After` header asks for, in ms, or `undefined`. */
+function retryAfter(headers: Headers): number | undefined {
+  const raw = headers.get("retry-after")?.trim();
+  if (!raw) return undefined;
+  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function formatMib(bytes: number): string {
+  const m = bytes / (1024 * 1024);
+  return Number.isInteger(m) ? String(m) : m.toFixed(1);
 }
 
 /** The time span and resolution of a range query. */

@@ -14,6 +14,7 @@
  */
 import type { ClusterSource } from "../kube/source.ts";
 import type { KubeObject } from "../kube/types.ts";
+import { ownerWorkloadOf } from "../kube/workloads.ts";
 import { type Pod, podsOfService, type Service, serviceAccountOf } from "../mesh/pods.ts";
 import { WORKLOAD_LABELS, type WorkloadKind, type WorkloadRef } from "./queries.ts";
 
@@ -30,27 +31,23 @@ export interface ResolvedService {
   serviceAccounts?: string[];
 }
 
-/** The workload a pod belongs to, from its proxy labels or its owner. */
+/**
+ * The workload a pod belongs to, as a metrics label kind (`deployment`, `statefulset`,
+ * `daemonset`): from its proxy labels or its owner (`ownerWorkloadOf`); `undefined`
+ * for other kinds, whose proxies' series carry no workload label.
+ */
 export function workloadOfPod(
   pod: { metadata: KubeObject["metadata"] },
 ): { kind: WorkloadKind; name: string } | undefined {
-  const labels = pod.metadata.labels ?? {};
-  for (const kind of WORKLOAD_LABELS) {
-    const v = labels[`linkerd.io/proxy-${kind}`];
-    if (v) return { kind, name: v };
+  const w = ownerWorkloadOf(pod);
+  if (w.kind === "ReplicaSet") {
+    // No pod-template-hash label: strip the generated suffix of the ReplicaSet name.
+    return { kind: "deployment", name: w.name.replace(/-[a-z0-9]{5,10}$/, "") };
   }
-  for (const o of pod.metadata.ownerReferences ?? []) {
-    if (o.kind === "StatefulSet") return { kind: "statefulset", name: o.name };
-    if (o.kind === "DaemonSet") return { kind: "daemonset", name: o.name };
-    if (o.kind === "ReplicaSet") {
-      const hash = labels["pod-template-hash"];
-      const name = hash && o.name.endsWith(`-${hash}`)
-        ? o.name.slice(0, -hash.length - 1)
-        : o.name.replace(/-[a-z0-9]{5,10}$/, "");
-      return { kind: "deployment", name };
-    }
-  }
-  return undefined;
+  const kind = w.kind.toLowerCase();
+  return (WORKLOAD_LABELS as readonly string[]).includes(kind)
+    ? { kind: kind as WorkloadKind, name: w.name }
+    : undefined;
 }
 
 function byName(namespace: string, service: string, note: string): ResolvedService {
@@ -76,7 +73,7 @@ function workloadsOf(namespace: string, pods: readonly Pod[]): WorkloadRef | und
   return best ? { namespace, kind: best[0], names: [...best[1]].sort() } : undefined;
 }
 
-/** Resolves one Service; never throws (falls back to the name). */
+/** Resolves one Service; never throws (falls back to the name), except when `signal` aborts it. */
 export async function resolveService(
   cluster: ClusterSource,
   namespace: string,
@@ -85,8 +82,9 @@ export async function resolveService(
 ): Promise<ResolvedService> {
   let svc: KubeObject | undefined;
   try {
-    svc = await cluster.get("services", service, namespace);
+    svc = await cluster.get("services", service, namespace, signal ? { signal } : {});
   } catch (err) {
+    if (signal?.aborted) throw err;
     return byName(
       namespace,
       service,

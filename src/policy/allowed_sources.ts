@@ -1,7 +1,7 @@
 /**
  * Who may reach a target: every source Service whose pods the target's proxy admits,
- * plus principals that are not Services (unauthenticated clients, networks, identities
- * that no pod here has).
+ * the workloads whose pods no Service selects, plus principals that are not Services
+ * (unauthenticated clients, networks, identities that no pod here has).
  *
  * @module
  */
@@ -9,7 +9,8 @@ import { type Pod, serviceAccountOf } from "../mesh/pods.ts";
 import { isWholeFamily } from "./cidr.ts";
 import { authzLabel } from "./authz.ts";
 import { requireService, type ServiceRef } from "./analyze.ts";
-import { clientsOfService, podIsMeshed } from "./clients.ts";
+import { ownerWorkloadOf } from "../kube/workloads.ts";
+import { clientsOfPods, clientsOfService, podIsMeshed } from "./clients.ts";
 import { decideQuick } from "./evaluate.ts";
 import { inboundServer } from "./inbound.ts";
 import type { PolicyIndex } from "./policy_index.ts";
@@ -19,7 +20,7 @@ import {
   type ServicePort,
   servicePorts,
 } from "./service_ports.ts";
-import type { Authz, Decision, InboundServer } from "./types.ts";
+import type { Authz, Client, Decision, InboundServer } from "./types.ts";
 
 /** A principal that may connect to the target. */
 export interface SourceEntry {
@@ -27,13 +28,16 @@ export interface SourceEntry {
    * - `service`: a Service's pods;
    * - `unauthenticated`: any client, meshed or not;
    * - `network`: clients from the listed networks;
-   * - `identity`: mesh identities no pod here has (`*`, `*.suffix`, other trust domains).
+   * - `identity`: mesh identities no pod here has (`*`, `*.suffix`, other trust domains);
+   * - `workload`: the pods of a workload that no Service selects (`deployment/traffic`).
    */
-  kind: "service" | "unauthenticated" | "network" | "identity";
+  kind: "service" | "workload" | "unauthenticated" | "network" | "identity";
   /** `ns/svc`, a network list or an identity pattern. */
   principal: string;
   namespace?: string;
   service?: string;
+  /** `kind/name` of a workload source. */
+  workload?: string;
   verdict: Decision;
   /** Target Service ports this principal may reach. */
   ports: number[];
@@ -48,6 +52,26 @@ export interface AllowedSources {
   matchingServers: string[];
   allowedSources: SourceEntry[];
   totalSources: number;
+  /** The control-plane version the answer assumes. */
+  assumes: string;
+}
+
+/** Pods that no Service selects, by owner workload (`ns/Kind/name` → pods). */
+function workloadsWithoutService(
+  idx: PolicyIndex,
+): Map<string, { namespace: string; kind: string; name: string; pods: Pod[] }> {
+  const out = new Map<string, { namespace: string; kind: string; name: string; pods: Pod[] }>();
+  for (const [namespace, pods] of idx.podsByNs) {
+    for (const pod of pods) {
+      if (idx.podServices.has(`${namespace}/${pod.metadata.name}`)) continue;
+      const owner = ownerWorkloadOf(pod);
+      const key = `${namespace}/${owner.kind}/${owner.name}`;
+      const hit = out.get(key);
+      if (hit) hit.pods.push(pod);
+      else out.set(key, { namespace, kind: owner.kind, name: owner.name, pods: [pod] });
+    }
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function distinctServers(
@@ -136,10 +160,7 @@ export function allowedSources(idx: PolicyIndex, target: ServiceRef): AllowedSou
   const servers = distinctServers(idx, pods, ports);
   const opts = { clusterNetworks: idx.clusterNetworks };
   const entries: SourceEntry[] = [];
-  for (const key of idx.serviceKeys) {
-    if (key === selfKey) continue;
-    const clients = clientsOfService(idx, key);
-    if (clients.length === 0) continue;
+  const judge = (clients: readonly Client[]) => {
     const perPort: Array<{ port: number; decision: Decision }> = [];
     const authzs = new Set<string>();
     for (const [port, list] of servers) {
@@ -154,16 +175,32 @@ export function allowedSources(idx: PolicyIndex, target: ServiceRef): AllowedSou
       if (ds.length) perPort.push({ port, decision: combineDecisions(ds) });
     }
     const open = perPort.filter((p) => p.decision !== "denied");
-    if (open.length === 0) continue;
-    const [namespace, service] = key.split("/") as [string, string];
-    entries.push({
-      kind: "service",
-      principal: key,
-      namespace,
-      service,
+    if (open.length === 0) return undefined;
+    return {
       verdict: combineDecisions(perPort.map((p) => p.decision)),
       ports: open.map((p) => p.port),
       authorizations: [...authzs].sort(),
+    };
+  };
+  for (const key of idx.serviceKeys) {
+    if (key === selfKey) continue;
+    const clients = clientsOfService(idx, key);
+    if (clients.length === 0) continue;
+    const j = judge(clients);
+    if (!j) continue;
+    const [namespace, service] = key.split("/") as [string, string];
+    entries.push({ kind: "service", principal: key, namespace, service, ...j });
+  }
+  // clients no Service selects (traffic generators, jobs, ingress controllers): by workload
+  for (const [key, w] of workloadsWithoutService(idx)) {
+    const j = judge(clientsOfPods(idx, w.pods));
+    if (!j) continue;
+    entries.push({
+      kind: "workload",
+      principal: key,
+      namespace: w.namespace,
+      workload: `${w.kind.toLowerCase()}/${w.name}`,
+      ...j,
     });
   }
   entries.push(...otherPrincipals(idx, servers));
@@ -178,6 +215,7 @@ export function allowedSources(idx: PolicyIndex, target: ServiceRef): AllowedSou
     matchingServers: [...matching].sort(),
     allowedSources: entries,
     totalSources: entries.length,
+    assumes: idx.model.version.text,
   };
 }
 

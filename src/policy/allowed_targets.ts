@@ -5,8 +5,8 @@
  * @module
  */
 import type { Pod } from "../mesh/pods.ts";
-import { requireService, type ServiceRef } from "./analyze.ts";
-import { clientsOfService } from "./clients.ts";
+import type { ServiceRef } from "./analyze.ts";
+import { resolveSource, type SourceRef } from "./sources.ts";
 import { decideQuick } from "./evaluate.ts";
 import { inboundServer } from "./inbound.ts";
 import type { PolicyIndex } from "./policy_index.ts";
@@ -38,18 +38,22 @@ export interface AllowedTargets {
   allowedTargets: TargetEntry[];
   deniedTargets: number;
   totalTargets: number;
+  /** The control-plane version the answer assumes. */
+  assumes: string;
 }
 
 /**
  * Every Service (in every namespace, except the source itself) and whether the source
  * may reach it; denied targets are only counted.
  *
+ * The source may be a Service, a workload, a pod, a ServiceAccount or an IP.
+ *
  * @throws {NotFoundError} when the source does not exist.
  */
-export function allowedTargets(idx: PolicyIndex, source: ServiceRef): AllowedTargets {
-  requireService(idx, { ...source, role: "source" });
-  const selfKey = `${source.namespace}/${source.service}`;
-  const clients = clientsOfService(idx, selfKey);
+export function allowedTargets(idx: PolicyIndex, source: SourceRef): AllowedTargets {
+  const src = resolveSource(idx, source);
+  const selfKey = src.key;
+  const clients = src.clients;
   const out: TargetEntry[] = [];
   let denied = 0;
   let total = 0;
@@ -72,7 +76,17 @@ export function allowedTargets(idx: PolicyIndex, source: ServiceRef): AllowedTar
     const [namespace, service] = key.split("/") as [string, string];
     out.push({ namespace, service, verdict, ports: decisions });
   }
-  return { source, allowedTargets: out, deniedTargets: denied, totalTargets: total };
+  const named: ServiceRef = {
+    namespace: src.namespace,
+    service: src.kind === "Service" ? src.name : `${src.kind.toLowerCase()}/${src.name}`,
+  };
+  return {
+    source: named,
+    allowedTargets: out,
+    deniedTargets: denied,
+    totalTargets: total,
+    assumes: idx.model.version.text,
+  };
 }
 
 /** The decision `analyzePort` reaches for one Service port, without explanations. */

@@ -4,9 +4,11 @@
  *
  * @module
  */
-import { NotFoundError } from "../errors.ts";
-import type { Pod, Service } from "../mesh/pods.ts";
-import { clientsOfService, podIsMeshed } from "./clients.ts";
+import type { Pod } from "../mesh/pods.ts";
+import { podIsMeshed } from "./clients.ts";
+import { requireService, type ResolvedSource, resolveSource, type SourceRef } from "./sources.ts";
+
+export { requireService };
 import { inboundServer } from "./inbound.ts";
 import { analyzePort, type PortAnalysis } from "./port_analysis.ts";
 import type { PolicyIndex } from "./policy_index.ts";
@@ -15,14 +17,13 @@ import type { Decision } from "./types.ts";
 
 export type { PortAnalysis, ServerInForce } from "./port_analysis.ts";
 
-/** A Service by namespace and name. */
-export interface ServiceRef {
-  namespace: string;
-  service: string;
-}
+export type { ServiceRef } from "./sources.ts";
+import type { ServiceRef } from "./sources.ts";
 
 /** Summary of one side of the analysis. */
 export interface EndpointSummary extends ServiceRef {
+  /** `Service`, or the source's kind (a workload kind, `Pod`, `ServiceAccount`, `IP`). */
+  kind?: string;
   pods: number;
   meshedPods: number;
   /** mTLS identities of the pods (source only). */
@@ -39,11 +40,14 @@ export interface AccessAnalysis {
   /** Policy objects involved (`Server/x`, `AuthorizationPolicy/y`, ...), sorted. */
   policies: string[];
   explanation: string;
+  /** The control-plane version the answer assumes, in a sentence. */
+  assumes: string;
 }
 
 /** Options for {@linkcode analyzeAccess}. */
 export interface AnalyzeAccessOptions {
-  source: ServiceRef;
+  /** A Service, workload, pod, ServiceAccount or IP. */
+  source: SourceRef;
   target: ServiceRef;
   /** A Service port number or name (or a container port); all ports when absent. */
   port?: number | string;
@@ -51,44 +55,27 @@ export interface AnalyzeAccessOptions {
   suggestions?: boolean;
 }
 
-/**
- * Finds a Service in the index.
- *
- * @throws {NotFoundError} when it does not exist.
- */
-export function requireService(
-  idx: PolicyIndex,
-  ref: ServiceRef & { role: "source" | "target" },
-): Service {
-  const svc = idx.services.get(`${ref.namespace}/${ref.service}`);
-  if (svc) return svc;
-  const inNs = idx.serviceKeys.filter((k) => k.startsWith(`${ref.namespace}/`))
-    .map((k) => k.slice(ref.namespace.length + 1));
-  const known = inNs.length === 0
-    ? "the namespace has no Services"
-    : `Services there: ${inNs.slice(0, 10).join(", ")}${inNs.length > 10 ? ", ..." : ""}`;
-  throw new NotFoundError(
-    `Cannot find ${ref.role} Service "${ref.service}" in namespace "${ref.namespace}": ${known}; list Services with "kubectl get services -n ${ref.namespace}" or the list_meshed_services tool`,
-  );
-}
-
 function summary(idx: PolicyIndex, ref: ServiceRef, withIds: boolean): EndpointSummary {
   const pods = idx.servicePods.get(`${ref.namespace}/${ref.service}`) ?? [];
-  const ids = withIds
-    ? [
-      ...new Set(
-        clientsOfService(idx, `${ref.namespace}/${ref.service}`).flatMap((c) =>
-          c.identity ? [c.identity] : []
-        ),
-      ),
-    ]
-      .sort()
-    : [];
   return {
     ...ref,
     pods: pods.length,
     meshedPods: pods.filter((p) => podIsMeshed(p)).length,
-    identities: ids,
+    identities: withIds ? [] : [],
+  };
+}
+
+/** The summary of a resolved source. */
+export function sourceSummary(src: ResolvedSource): EndpointSummary {
+  const pods = src.clients.reduce((n, c) => n + c.pods.length, 0);
+  const meshed = src.clients.reduce((n, c) => n + (c.meshed ? c.pods.length : 0), 0);
+  return {
+    namespace: src.namespace,
+    service: src.kind === "Service" ? src.name : `${src.kind.toLowerCase()}/${src.name}`,
+    ...(src.kind !== "Service" ? { kind: src.kind } : {}),
+    pods,
+    meshedPods: meshed,
+    identities: [...new Set(src.clients.flatMap((c) => (c.identity ? [c.identity] : [])))].sort(),
   };
 }
 
@@ -121,10 +108,10 @@ function policiesOf(
  * @throws {InvalidArgumentError} when `port` is not a port of the target.
  */
 export function analyzeAccess(idx: PolicyIndex, opts: AnalyzeAccessOptions): AccessAnalysis {
-  requireService(idx, { ...opts.source, role: "source" });
+  const src = resolveSource(idx, opts.source);
   const svc = requireService(idx, { ...opts.target, role: "target" });
   const pods = idx.servicePods.get(`${opts.target.namespace}/${opts.target.service}`) ?? [];
-  const clients = clientsOfService(idx, `${opts.source.namespace}/${opts.source.service}`);
+  const clients = src.clients;
   const ports = servicePorts(svc, {
     pods,
     ...(opts.port !== undefined ? { wanted: opts.port } : {}),
@@ -133,13 +120,15 @@ export function analyzeAccess(idx: PolicyIndex, opts: AnalyzeAccessOptions): Acc
       analyzePort(idx, { svc, pods }, {
         port,
         clients,
-        sourceService: opts.source.service,
+        sourceService: src.name,
+        sourceKind: src.kind,
         ...(opts.suggestions !== undefined ? { suggestions: opts.suggestions } : {}),
       })
     );
   const verdict = ports.length ? combineDecisions(ports.map((p) => p.decision)) : "undetermined";
-  const source = summary(idx, opts.source, true);
+  const source = sourceSummary(src);
   const target = summary(idx, opts.target, false);
+  const assumes = idx.model.version.text;
   return {
     verdict,
     allowed: verdict === "allowed" || verdict === "audit",
@@ -147,7 +136,8 @@ export function analyzeAccess(idx: PolicyIndex, opts: AnalyzeAccessOptions): Acc
     target,
     ports,
     policies: policiesOf(idx, pods, ports),
-    explanation: explain(verdict, { source, target, ports }),
+    explanation: `${explain(verdict, { source, target, ports })}\n(${assumes}.)`,
+    assumes,
   };
 }
 

@@ -6,8 +6,6 @@
  * @module
  */
 import type { DefaultPolicy } from "../config.ts";
-import type { KubeObject } from "../kube/types.ts";
-import { namespaceIdentitySuffix, serviceAccountIdentity } from "../mesh/config.ts";
 import type { MeshConfig } from "../mesh/config.ts";
 import { cidrContains, parseCidr, parseIp } from "./cidr.ts";
 import type { Authentication, Authz, Client, MatchResult, NetworkMatch } from "./types.ts";
@@ -78,125 +76,6 @@ export function defaultAuthzs(
     case "deny":
       return [];
   }
-}
-
-/** A ServerAuthorization as an authorization; `undefined` with a reason when it authorizes no clients. */
-export function serverAuthorizationAuthz(
-  saz: KubeObject,
-  opts: { mesh: MeshConfig; clusterNetworks: NetworkMatch[] },
-): Authz | string {
-  const ns = saz.metadata.namespace ?? "";
-  const client = ((saz.spec ?? {})["client"] ?? {}) as {
-    networks?: unknown;
-    unauthenticated?: boolean;
-    meshTLS?: {
-      unauthenticatedTLS?: boolean;
-      identities?: string[];
-      serviceAccounts?: Array<{ name: string; namespace?: string }>;
-    };
-  };
-  const networks = parseNetworks(client.networks);
-  let authentication: Authentication;
-  if (client.meshTLS) {
-    if (client.meshTLS.unauthenticatedTLS) authentication = { type: "tls-unauthenticated" };
-    else {
-      const parsed = parseIdentities(client.meshTLS.identities ?? []);
-      for (const sa of client.meshTLS.serviceAccounts ?? []) {
-        parsed.identities.push(serviceAccountIdentity(sa.name, sa.namespace ?? ns, opts.mesh));
-      }
-      if (parsed.identities.length + parsed.suffixes.length === 0) {
-        return `ServerAuthorization "${saz.metadata.name}" authorizes no clients`;
-      }
-      authentication = { type: "tls", ...parsed };
-    }
-  } else if (client.unauthenticated) authentication = { type: "unauthenticated" };
-  else return `ServerAuthorization "${saz.metadata.name}" authorizes no clients`;
-  return {
-    kind: "serverauthorization",
-    name: saz.metadata.name,
-    namespace: ns,
-    authentication,
-    // a ServerAuthorization without networks gets the cluster networks (grpc/inbound.rs)
-    networks: networks.length ? networks : opts.clusterNetworks,
-    objects: [`ServerAuthorization/${saz.metadata.name}`],
-  };
-}
-
-/** Lookup of authentication objects by `namespace/name`. */
-export interface AuthnLookup {
-  meshTls(namespace: string, name: string): KubeObject | undefined;
-  network(namespace: string, name: string): KubeObject | undefined;
-}
-
-/**
- * An AuthorizationPolicy as an authorization, or the reason the controller ignores it
- * (a missing or unsupported authentication reference).
- */
-export function authorizationPolicyAuthz(
-  ap: KubeObject,
-  opts: { mesh: MeshConfig; lookup: AuthnLookup },
-): Authz | string {
-  const ns = ap.metadata.namespace ?? "";
-  const name = ap.metadata.name;
-  const refs = ((ap.spec ?? {})["requiredAuthenticationRefs"] ?? []) as Array<
-    { group?: string; kind?: string; name?: string; namespace?: string }
-  >;
-  let authentication: Authentication = { type: "unauthenticated" };
-  let networks: NetworkMatch[] = ALL_NETWORKS;
-  const objects = [`AuthorizationPolicy/${name}`];
-  for (const ref of refs) {
-    const kind = (ref.kind ?? "").toLowerCase();
-    const refNs = ref.namespace ?? ns;
-    const refName = ref.name ?? "";
-    if (kind === "meshtlsauthentication") {
-      const obj = opts.lookup.meshTls(refNs, refName);
-      if (!obj) {
-        return `AuthorizationPolicy "${name}" references MeshTLSAuthentication "${refNs}/${refName}", which does not exist: the policy controller ignores the policy`;
-      }
-      const spec = (obj.spec ?? {}) as {
-        identities?: string[];
-        identityRefs?: Array<{ kind?: string; name?: string; namespace?: string }>;
-      };
-      const { identities, suffixes } = parseIdentities(spec.identities ?? []);
-      for (const r of spec.identityRefs ?? []) {
-        // as meshtls_authentication.rs: ServiceAccount -> exact id, Namespace -> `*.<ns>...`
-        const k = (r.kind ?? "").toLowerCase();
-        if (k === "serviceaccount") {
-          const saNs = r.namespace ?? obj.metadata.namespace ?? ns;
-          identities.push(serviceAccountIdentity(r.name ?? "", saNs, opts.mesh));
-        } else if (k === "namespace") {
-          suffixes.push(namespaceIdentitySuffix(r.name ?? "", opts.mesh));
-        } else {
-          return `MeshTLSAuthentication "${refNs}/${refName}" has an identityRef of unsupported kind "${r.kind}": the policy controller ignores AuthorizationPolicy "${name}"`;
-        }
-      }
-      if (identities.length + suffixes.length === 0) {
-        return `MeshTLSAuthentication "${refNs}/${refName}" lists no identities: the policy controller ignores AuthorizationPolicy "${name}"`;
-      }
-      authentication = { type: "tls", identities, suffixes };
-      objects.push(`MeshTLSAuthentication/${refNs === ns ? refName : `${refNs}/${refName}`}`);
-    } else if (kind === "serviceaccount" && (ref.group ?? "") === "") {
-      authentication = {
-        type: "tls",
-        identities: [serviceAccountIdentity(refName, refNs, opts.mesh)],
-        suffixes: [],
-      };
-      objects.push(`ServiceAccount/${refNs === ns ? refName : `${refNs}/${refName}`}`);
-    } else if (kind === "networkauthentication") {
-      const obj = opts.lookup.network(refNs, refName);
-      if (!obj) {
-        return `AuthorizationPolicy "${name}" references NetworkAuthentication "${refNs}/${refName}", which does not exist: the policy controller ignores the policy`;
-      }
-      networks = parseNetworks((obj.spec ?? {})["networks"]);
-      if (networks.length === 0) {
-        return `NetworkAuthentication "${refNs}/${refName}" lists no valid networks: the policy controller ignores AuthorizationPolicy "${name}"`;
-      }
-      objects.push(`NetworkAuthentication/${refNs === ns ? refName : `${refNs}/${refName}`}`);
-    } else {
-      return `AuthorizationPolicy "${name}" references an unsupported authentication kind "${ref.kind}": the policy is ignored`;
-    }
-  }
-  return { kind: "authorizationpolicy", name, namespace: ns, authentication, networks, objects };
 }
 
 /**

@@ -33,15 +33,15 @@ export function clientOfPod(idx: PolicyIndex, pod: Pod): Client {
   };
 }
 
-/** The distinct client profiles of a Service's pods (memoised in the index). */
-export function clientsOfService(idx: PolicyIndex, serviceKey: string): Client[] {
-  const hit = idx.clients.get(serviceKey);
-  if (hit) return hit;
-  // pods with known IPs are each distinct to the proxy; without IPs, pods that share
-  // meshing and ServiceAccount look the same. Order follows the pods' (state) order.
+/**
+ * The distinct client profiles of some pods: pods with known IPs are each distinct to
+ * the proxy; without IPs, pods that share meshing and ServiceAccount look the same.
+ * Order follows the pods' (state) order.
+ */
+export function clientsOfPods(idx: PolicyIndex, pods: readonly Pod[]): Client[] {
   const out: Client[] = [];
   const byKey = new Map<string, Client>();
-  for (const pod of idx.servicePods.get(serviceKey) ?? []) {
+  for (const pod of pods) {
     const c = clientOfPod(idx, pod);
     if (c.ips.length) {
       out.push(c);
@@ -55,6 +55,14 @@ export function clientsOfService(idx: PolicyIndex, serviceKey: string): Client[]
       out.push(c);
     }
   }
+  return out;
+}
+
+/** The distinct client profiles of a Service's pods (memoised in the index). */
+export function clientsOfService(idx: PolicyIndex, serviceKey: string): Client[] {
+  const hit = idx.clients.get(serviceKey);
+  if (hit) return hit;
+  const out = clientsOfPods(idx, idx.servicePods.get(serviceKey) ?? []);
   idx.clients.set(serviceKey, out);
   return out;
 }

@@ -74,7 +74,9 @@ export function missReason(
   ).join(", ");
   const m = matchNetworks(a.networks, client, opts);
   if (m === "unknown") {
-    return `${label} requires client IPs in ${nets}, and the client's pod IPs are not known (manifests carry no pod IPs)`;
+    return client.pods.length
+      ? `${label} requires client IPs in ${nets}, and the client's pod IPs are not known (manifests carry no pod IPs)`
+      : `${label} requires client IPs in ${nets}, and an identity alone has no IP (name a pod, workload or source_ip instead)`;
   }
   return `${label} requires client IPs in ${nets}; the client has ${client.ips.join(", ")}`;
 }

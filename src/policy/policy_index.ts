@@ -1,36 +1,23 @@
 /**
- * The policy index: every object the inbound model needs, resolved once per state
- * (Servers sorted, authorizations built and linked, routes attached, pods grouped
- * by Service) so that per-request lookups are map reads.
+ * The policy index: the {@linkcode PolicyModel} of a state plus what the connectivity
+ * questions need on top of it (Services and the pods they select, client profiles),
+ * resolved once per state so that per-request lookups are map reads.
  *
  * @module
  */
-import type { LabelSelector } from "../kube/selectors.ts";
 import { serviceSelects } from "../kube/selectors.ts";
 import { type ClusterState, itemsOf } from "../kube/state.ts";
 import type { KubeObject } from "../kube/types.ts";
 import type { MeshConfig } from "../mesh/config.ts";
-import { isTerminated, type Pod, type Service } from "../mesh/pods.ts";
-import { clusterNetworkMatches } from "./authz.ts";
-import { byCreation, compareKeys, push } from "./_order.ts";
-import { indexAuthorizations, indexRoutes } from "./index_links.ts";
-import type { Authz, Client, InboundRoute, InboundServer, NetworkMatch } from "./types.ts";
-
-/** A Server, parsed. */
-export interface ServerEntry {
-  obj: KubeObject;
-  name: string;
-  namespace: string;
-  port: number | string;
-  selector: LabelSelector | undefined;
-  /** Only pods are analysed; a Server with `externalWorkloadSelector` selects no pods. */
-  selectsPods: boolean;
-  proxyProtocol: string;
-  accessPolicy: string;
-}
+import type { Pod, Service } from "../mesh/pods.ts";
+import { compareKeys, push } from "./_order.ts";
+import { policyModel } from "./model/build.ts";
+import type { PolicyModel } from "./model/types.ts";
+import type { Client, InboundServer, NetworkMatch } from "./types.ts";
 
 /** The resolved policy state. */
 export interface PolicyIndex {
+  model: PolicyModel;
   mesh: MeshConfig;
   clusterNetworks: NetworkMatch[];
   namespaces: Map<string, KubeObject>;
@@ -43,25 +30,9 @@ export interface PolicyIndex {
   servicePods: Map<string, Pod[]>;
   /** `ns/name` of a pod → keys of the Services that select it. */
   podServices: Map<string, string[]>;
-  /** Servers per namespace, by creation time then name. */
-  serversByNs: Map<string, ServerEntry[]>;
-  /** `ns/server` → server-level authorizations from ServerAuthorizations and APs on the Server. */
-  serverAuthz: Map<string, Authz[]>;
-  /** Namespace → authorizations from APs targeting the Namespace (every Server in it). */
-  namespaceAuthz: Map<string, Authz[]>;
-  /** `ns/group/kind/name` of a route → authorizations from APs targeting it. */
-  routeAuthz: Map<string, Authz[]>;
-  /** `ns/server` → attached HTTPRoutes (both groups). */
-  httpRoutes: Map<string, InboundRoute[]>;
-  /** `ns/server` → attached GRPCRoutes. */
-  grpcRoutes: Map<string, InboundRoute[]>;
-  /** `ns/server` → notes about routes and authorizations that do not apply. */
-  serverNotes: Map<string, string[]>;
-  /** Namespace → notes about ignored policy objects. */
-  namespaceNotes: Map<string, string[]>;
-  /** Memo of client profiles per Service key. */
+  /** Memo of client profiles per source key. */
   clients: Map<string, Client[]>;
-  /** Memo of computed inbound servers (`ns/pod:port`). */
+  /** Memo of computed inbound servers (kept for callers that clear it; the model memoises). */
   cache: Map<string, InboundServer>;
 }
 
@@ -69,77 +40,52 @@ export interface PolicyIndex {
 export interface BuildPolicyIndexOptions {
   /** Mesh settings (trust domain, cluster networks, default policy) from `readMeshConfig`. */
   mesh: MeshConfig;
+  /** A model to use instead of the memoised `policyModel(state, {mesh})`. */
+  model?: PolicyModel;
 }
 
-/** Builds the index once per state; pure. */
+/** Builds the index over the state's (memoised) model; pure. */
 export function buildPolicyIndex(state: ClusterState, opts: BuildPolicyIndexOptions): PolicyIndex {
   const mesh = opts.mesh;
-  const clusterNetworks = clusterNetworkMatches(mesh);
+  const model = opts.model ?? policyModel(state, { mesh });
   const idx: PolicyIndex = {
+    model,
     mesh,
-    clusterNetworks,
+    clusterNetworks: model.clusterNetworks,
     namespaces: new Map(itemsOf(state, "namespaces").map((n) => [n.metadata.name, n])),
     podsByNs: new Map(),
     services: new Map(),
     serviceKeys: [],
     servicePods: new Map(),
     podServices: new Map(),
-    serversByNs: new Map(),
-    serverAuthz: new Map(),
-    namespaceAuthz: new Map(),
-    routeAuthz: new Map(),
-    httpRoutes: new Map(),
-    grpcRoutes: new Map(),
-    serverNotes: new Map(),
-    namespaceNotes: new Map(),
     clients: new Map(),
     cache: new Map(),
   };
-  for (const pod of itemsOf(state, "pods") as readonly Pod[]) {
-    if (!isTerminated(pod)) push(idx.podsByNs, pod.metadata.namespace ?? "", pod);
+  // pods by namespace and by `key=value` label, so that a selector reads one bucket
+  const byLabel = new Map<string, Pod[]>();
+  for (const pod of model.pods) {
+    const ns = pod.metadata.namespace ?? "";
+    push(idx.podsByNs, ns, pod);
+    for (const [k, v] of Object.entries(pod.metadata.labels ?? {})) {
+      push(byLabel, `${ns}\u0000${k}\u0000${v}`, pod);
+    }
   }
-  indexServices(idx, itemsOf(state, "services") as readonly Service[]);
-  indexServers(idx, itemsOf(state, "servers"));
-  indexAuthorizations(idx, state);
-  indexRoutes(idx, state);
-  return idx;
-}
-
-function indexServices(idx: PolicyIndex, services: readonly Service[]): void {
-  for (const svc of services) {
+  for (const svc of itemsOf(state, "services") as readonly Service[]) {
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
     idx.services.set(key, svc);
-    const pods = (idx.podsByNs.get(svc.metadata.namespace ?? "") ?? []).filter((p) =>
-      serviceSelects(svc.spec?.selector, p.metadata.labels)
-    );
+    const selector = svc.spec?.selector;
+    const ns = svc.metadata.namespace ?? "";
+    let bucket: Pod[] = [];
+    const pairs = Object.entries(selector ?? {});
+    for (const [i, [k, v]] of pairs.entries()) {
+      const b = byLabel.get(`${ns}\u0000${k}\u0000${v}`) ?? [];
+      if (i === 0 || b.length < bucket.length) bucket = b;
+    }
+    const pods = bucket.filter((p) => serviceSelects(selector, p.metadata.labels));
     idx.servicePods.set(key, pods);
     for (const p of pods) push(idx.podServices, `${p.metadata.namespace}/${p.metadata.name}`, key);
   }
   idx.serviceKeys = [...idx.services.keys()].sort(compareKeys);
   for (const list of idx.podServices.values()) list.sort(compareKeys);
-}
-
-function indexServers(idx: PolicyIndex, servers: readonly KubeObject[]): void {
-  for (const obj of [...servers].sort(byCreation)) {
-    const spec = (obj.spec ?? {}) as {
-      podSelector?: LabelSelector;
-      externalWorkloadSelector?: LabelSelector;
-      port?: number | string;
-      proxyProtocol?: string;
-      accessPolicy?: string;
-    };
-    if (spec.port === undefined) continue;
-    push(idx.serversByNs, obj.metadata.namespace ?? "", {
-      obj,
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace ?? "",
-      port: typeof spec.port === "string" && /^\d+$/.test(spec.port)
-        ? Number(spec.port)
-        : spec.port,
-      selector: spec.podSelector ?? undefined,
-      selectsPods: spec.podSelector !== undefined && spec.podSelector !== null,
-      proxyProtocol: spec.proxyProtocol ?? "unknown",
-      accessPolicy: spec.accessPolicy ?? "deny",
-    });
-  }
+  return idx;
 }

@@ -4,13 +4,14 @@
  *
  * @module
  */
+import { itemsOf } from "../kube/state.ts";
 import type { Pod, Service } from "../mesh/pods.ts";
 import { describeClient } from "./clients.ts";
 import { type ClientDecision, decideClient, type RouteDecision } from "./evaluate.ts";
 import { inboundServer } from "./inbound.ts";
 import type { PolicyIndex } from "./policy_index.ts";
 import { combineDecisions, containerPort, type ServicePort } from "./service_ports.ts";
-import { suggestChange } from "./suggest.ts";
+import { safeSuggestion, type SuggestionCheck } from "./safe_suggest.ts";
 import type { Client, Decision, InboundServer } from "./types.ts";
 
 /** What governs a port: a Server, a default policy, a skipped port or no proxy. */
@@ -36,8 +37,10 @@ export interface PortAnalysis {
   /** The authorization that allowed it (`authorizationpolicy/x`, `default/all-unauthenticated`). */
   authorization: string | null;
   reason: string;
-  /** YAML of the smallest change that would allow the denied clients. */
+  /** YAML of the smallest change that would allow the denied clients, checked by the model. */
   suggestion: string | null;
+  /** The model's check of `suggestion`: it allows the request, and whom else it would deny. */
+  suggestionCheck: SuggestionCheck | null;
   notes: string[];
 }
 
@@ -49,6 +52,8 @@ export function analyzePort(
     port: ServicePort;
     clients: readonly Client[];
     sourceService?: string;
+    /** `Service`, a workload kind, `Pod`, `ServiceAccount` or `IP`. */
+    sourceKind?: string;
     suggestions?: boolean;
   },
 ): PortAnalysis {
@@ -64,6 +69,8 @@ export function analyzePort(
   let firstServer: InboundServer | undefined;
   const denied = new Map<string, Client>();
   const deniedRoutes = new Set<string>();
+  const undef = sp.undefined ? undefinedPortRule(idx, target.svc, sp.port) : undefined;
+  if (undef) notes.add(undef.note);
   for (const pod of target.pods) {
     const cp = containerPort(pod, sp);
     if (cp === undefined) {
@@ -81,9 +88,9 @@ export function analyzePort(
     server.shadowed.forEach((s) => shadowed.add(s));
     server.notes.forEach((n) => notes.add(n));
     for (const client of clients) {
-      const d: ClientDecision = decideClient(server, client, {
-        clusterNetworks: idx.clusterNetworks,
-      });
+      const d: ClientDecision = undef?.refused && client.meshed
+        ? { decision: "denied", reason: undef.reason, routes: [] }
+        : decideClient(server, client, { clusterNetworks: idx.clusterNetworks });
       decisions.push(d.decision);
       reasons.add(clients.length > 1 ? `${describeClient(client)}: ${d.reason}` : d.reason);
       if (d.authorization && authorization === null) authorization = d.authorization;
@@ -99,7 +106,9 @@ export function analyzePort(
     : combineDecisions(decisions);
   let reason = [...reasons].slice(0, 4).join(" | ");
   if (clients.length === 0) {
-    reason = "the source Service selects no pods, so there is no client to evaluate";
+    reason = `the source ${
+      opts.sourceKind && opts.sourceKind !== "Service" ? opts.sourceKind : "Service"
+    } has no pods, so there is no client to evaluate`;
   } else if (target.pods.length === 0) reason = "the target Service selects no pods";
   else if (targetPorts.size === 0) reason = `no target pod declares port "${sp.targetPort}"`;
   const server = firstServer
@@ -107,6 +116,18 @@ export function analyzePort(
     : { kind: "default" as const, name: "none", protocol: "detect" as const };
   const wantSuggestion = opts.suggestions !== false && firstServer &&
     (decision === "denied" || decision === "partial" || decision === "audit");
+  const suggestion = wantSuggestion
+    ? safeSuggestion(idx, {
+      namespace: target.svc.metadata.namespace ?? "",
+      server: firstServer!,
+      targetPods: target.pods,
+      targetSelector: target.svc.spec?.selector ?? {},
+      port: sp,
+      clients: decision === "audit" ? clients : [...denied.values()],
+      sourceName: opts.sourceService ?? "source",
+      deniedRoutes: [...deniedRoutes].sort(),
+    })
+    : null;
   return {
     port: sp.port,
     ...(sp.name ? { name: sp.name } : {}),
@@ -120,17 +141,40 @@ export function analyzePort(
     decision,
     authorization,
     reason,
-    suggestion: wantSuggestion
-      ? suggestChange(firstServer!, {
-        namespace: target.svc.metadata.namespace ?? "",
-        sourceService: opts.sourceService ?? "source",
-        targetSelector: target.svc.spec?.selector ?? {},
-        clients: decision === "audit" ? clients : [...denied.values()],
-        deniedRoutes: [...deniedRoutes].sort(),
-      })
-      : null,
+    suggestion: suggestion?.text ?? null,
+    suggestionCheck: suggestion?.check ?? null,
     notes: [...notes].sort(),
   };
+}
+
+/**
+ * A port the Service does not define: since edge-25.7.1 (#14149) the policy controller
+ * gives a meshed client an `undefined-port` route that refuses the connection (with a
+ * ServiceProfile only since edge-26.7.1, #15473); before, the proxy forwarded it.
+ */
+function undefinedPortRule(
+  idx: PolicyIndex,
+  svc: Service,
+  port: number,
+): { refused: boolean; reason: string; note: string } {
+  const ns = svc.metadata.namespace ?? "";
+  const name = svc.metadata.name;
+  const f = idx.model.features;
+  const profile = itemsOf(idx.model.state, "serviceprofiles").some((p) =>
+    p.metadata.name === `${name}.${ns}.svc.${idx.mesh.clusterDomain}`
+  );
+  const refused = f.undefinedPortsForbidden && (!profile || f.undefinedPortsForbiddenWithProfile);
+  const v = idx.model.version.text;
+  const reason =
+    `port ${port} is not defined on Service "${ns}/${name}": the meshed client's proxy refuses the connection (route "undefined-port", error forbidden) — ${v}`;
+  const note = refused
+    ? `${reason}; unmeshed clients reach port ${port} only on a pod IP (kube-proxy forwards only the Service's ports)`
+    : `port ${port} is not defined on Service "${ns}/${name}"; ${
+      profile && f.undefinedPortsForbidden
+        ? "it has a ServiceProfile, so before edge-26.7.1 (#15473) the meshed client's proxy still forwards it"
+        : "before edge-25.7.1 (#14149) the meshed client's proxy still forwards it"
+    }, and it is analysed on the pods' inbound policy — ${v}`;
+  return { refused, reason, note };
 }
 
 function cmp(a: string, b: string): number {

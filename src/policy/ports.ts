@@ -42,15 +42,24 @@ function isTcp(protocol: string | undefined): boolean {
   return protocol === undefined || protocol === "" || protocol.toUpperCase() === "TCP";
 }
 
-/** Every TCP container port (in containers and init containers) that carries `name`. */
-export function tcpPortsByName(pod: Pod, name: string): number[] {
-  const out = new Set<number>();
+/** TCP container ports by name, in containers and init containers (`workload.rs` `tcp_ports_by_name`). */
+export function tcpPortNames(pod: Pod): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   for (const c of allContainers(pod)) {
     for (const p of c.ports ?? []) {
-      if (p.name === name && isTcp(p.protocol)) out.add(p.containerPort);
+      if (!p.name || !isTcp(p.protocol)) continue;
+      const list = out.get(p.name);
+      if (!list) out.set(p.name, [p.containerPort]);
+      else if (!list.includes(p.containerPort)) list.push(p.containerPort);
     }
   }
-  return [...out].sort((a, b) => a - b);
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
+}
+
+/** Every TCP container port (in containers and init containers) that carries `name`. */
+export function tcpPortsByName(pod: Pod, name: string): number[] {
+  return tcpPortNames(pod).get(name) ?? [];
 }
 
 /** Every TCP container port number the pod declares. */
@@ -67,7 +76,7 @@ export function declaredTcpPorts(pod: Pod): number[] {
  * A named probe port is resolved against the same container's TCP ports; the path
  * defaults to `/` and loses its query string.
  */
-export function probePaths(pod: Pod): Map<number, string[]> {
+export function probePaths(pod: Pod, opts: { keepQuery?: boolean } = {}): Map<number, string[]> {
   const out = new Map<number, Set<string>>();
   for (const c of allContainers(pod)) {
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
@@ -81,7 +90,8 @@ export function probePaths(pod: Pod): Map<number, string[]> {
           ?.containerPort;
       }
       if (port === undefined) continue;
-      const path = (get.path || "/").split("?")[0] || "/";
+      // before edge-23.5.3 (#10934) the controller kept the query string in the path
+      const path = opts.keepQuery ? get.path || "/" : (get.path || "/").split("?")[0] || "/";
       if (!out.has(port)) out.set(port, new Set());
       out.get(port)!.add(path);
     }

@@ -6,7 +6,8 @@
  */
 import { InvalidArgumentError } from "../errors.ts";
 import type { Pod, Service } from "../mesh/pods.ts";
-import { declaredTcpPorts, tcpPortsByName } from "./ports.ts";
+import { containerPortByName } from "./model/servers.ts";
+import { declaredTcpPorts } from "./ports.ts";
 import type { Decision } from "./types.ts";
 
 /** One port of a Service. */
@@ -14,6 +15,10 @@ export interface ServicePort {
   port: number;
   name?: string;
   targetPort: number | string;
+  /** The Service port's protocol (`TCP` when unset). */
+  protocol?: string;
+  /** True for a port the Service does not define (asked for by a container port number). */
+  undefined?: boolean;
 }
 
 /**
@@ -32,6 +37,7 @@ export function servicePorts(
       port: p.port,
       ...(p.name ? { name: p.name } : {}),
       targetPort: p.targetPort ?? p.port,
+      ...(p.protocol ? { protocol: p.protocol } : {}),
     }));
   if (ports.length === 0) {
     const declared = [...new Set(opts.pods.flatMap((p) => declaredTcpPorts(p)))].sort((a, b) =>
@@ -49,7 +55,7 @@ export function servicePorts(
   );
   if (hit.length) return hit;
   if (n !== undefined && opts.pods.some((p) => declaredTcpPorts(p).includes(n))) {
-    return [{ port: n, targetPort: n }];
+    return [{ port: n, targetPort: n, undefined: true }];
   }
   const listed = ports.map((p) => (p.name ? `${p.port} (${p.name})` : String(p.port))).join(", ");
   throw new InvalidArgumentError(
@@ -59,11 +65,16 @@ export function servicePorts(
   );
 }
 
-/** The container port a Service port reaches on a pod; `undefined` when a named port is missing. */
+/**
+ * The container port a Service port reaches on a pod, as Kubernetes resolves it: a number
+ * as is; a name in the first container (container order) that declares it with the
+ * Service port's protocol. `undefined` when no container declares the name.
+ */
 export function containerPort(pod: Pod, sp: ServicePort): number | undefined {
   if (typeof sp.targetPort === "number") return sp.targetPort;
+  // a digits-only string is not a valid port name (the API server rejects it as a name)
   if (/^\d+$/.test(sp.targetPort)) return Number(sp.targetPort);
-  return tcpPortsByName(pod, sp.targetPort)[0];
+  return containerPortByName(pod, sp.targetPort, sp.protocol ?? "TCP");
 }
 
 /**

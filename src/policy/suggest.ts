@@ -68,10 +68,33 @@ function authnFor(
   };
 }
 
-/** YAML (and a sentence) that would allow the denied clients on this inbound server. */
-export function suggestChange(server: InboundServer, opts: SuggestOptions): string | null {
+/** A proposed change: a sentence and the objects to apply (new, or full replacements). */
+export interface Change {
+  /** `fix-policy`, `fix-server-port`, `widen-authentication`, `reuse-authentication`, `new-policy`, `new-server`. */
+  change: string;
+  /** One sentence (no newline). */
+  intro: string;
+  docs: Record<string, unknown>[];
+}
+
+/** Renders a change as the sentence, a colon and the YAML documents. */
+export function renderChange(c: Change): string {
+  return `${c.intro}:\n${c.docs.map((d) => stringify(d)).join("---\n")}`;
+}
+
+/**
+ * New objects that would allow the denied clients on this inbound server (the last
+ * resort of the safe suggestion): a MeshTLSAuthentication (or NetworkAuthentication)
+ * and an AuthorizationPolicy, plus a Server when only a default policy governs the port.
+ * With `keepDefault`, the new Server keeps the pod's default policy for every other
+ * client (`accessPolicy`, 2.16+). `undefined` with a sentence when no object can help.
+ */
+export function newObjectsChange(
+  server: InboundServer,
+  opts: SuggestOptions & { keepDefault?: string },
+): Change | string | undefined {
   if (opts.clients.length === 0 || server.kind === "skipped" || server.kind === "unmeshed") {
-    return null;
+    return undefined;
   }
   const ns = opts.namespace;
   const authn = authnFor(opts.clients, {
@@ -81,6 +104,7 @@ export function suggestChange(server: InboundServer, opts: SuggestOptions): stri
   const docs: Record<string, unknown>[] = [];
   let intro: string;
   let serverName = server.name;
+  let change = "new-policy";
   if (server.kind === "default") {
     const unmeshedOnly = !authn.doc && authn.note;
     if (
@@ -89,15 +113,21 @@ export function suggestChange(server: InboundServer, opts: SuggestOptions): stri
     ) {
       return `The default policy "${server.name}" requires mesh TLS: ${authn.note}`;
     }
+    change = "new-server";
     serverName = dnsName("port", String(server.port), "server");
     docs.push({
       apiVersion: "policy.linkerd.io/v1beta3",
       kind: "Server",
       metadata: { name: serverName, namespace: ns },
-      spec: { podSelector: { matchLabels: opts.targetSelector }, port: server.port },
+      spec: {
+        podSelector: { matchLabels: opts.targetSelector },
+        port: server.port,
+        ...(opts.keepDefault ? { accessPolicy: opts.keepDefault } : {}),
+      },
     });
-    intro =
-      `Create a Server for port ${server.port} and authorize the source on it (a Server denies every client it does not authorize, so authorize the other clients of this port too); or set the pod annotation config.linkerd.io/default-inbound-policy to a policy that admits the source and restart the pods`;
+    intro = opts.keepDefault
+      ? `Create a Server for port ${server.port} that keeps the default policy "${opts.keepDefault}" for the other clients (accessPolicy) and authorize the source on it`
+      : `Create a Server for port ${server.port} and authorize the source on it (a Server denies every client it does not authorize); or set the pod annotation config.linkerd.io/default-inbound-policy to a policy that admits the source and restart the pods`;
   } else if (opts.deniedRoutes.length) {
     intro = `Authorize the source on the denied route(s) ${opts.deniedRoutes.join(", ")}`;
   } else {
@@ -123,11 +153,22 @@ export function suggestChange(server: InboundServer, opts: SuggestOptions): stri
     });
   }
   if (!authn.ref) {
-    return `${authn.note}. Until then, an AuthorizationPolicy with empty requiredAuthenticationRefs would admit every client:\n${
-      docs.map((d) => stringify(d)).join("---\n")
-    }`;
+    return {
+      change,
+      intro:
+        `${authn.note}. Until then, an AuthorizationPolicy with empty requiredAuthenticationRefs would admit every client`,
+      docs,
+    };
   }
-  return `${intro}${authn.note ? ` (${authn.note})` : ""}:\n${
-    docs.map((d) => stringify(d)).join("---\n")
-  }`;
+  return { change, intro: `${intro}${authn.note ? ` (${authn.note})` : ""}`, docs };
 }
+
+/** YAML (and a sentence) that would allow the denied clients on this inbound server. */
+export function suggestChange(server: InboundServer, opts: SuggestOptions): string | null {
+  const c = newObjectsChange(server, opts);
+  if (c === undefined) return null;
+  return typeof c === "string" ? c : renderChange(c);
+}
+
+/** A DNS-1123 name made of parts. */
+export { dnsName };

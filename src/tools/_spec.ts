@@ -8,12 +8,13 @@ import { z } from "zod";
 import {
   InvalidArgumentError,
   KubeApiError,
+  KubeconfigError,
   ManifestError,
   NotFoundError,
   PrometheusUnavailableError,
 } from "../errors.ts";
 import type { Config } from "../config.ts";
-import type { ClusterSource } from "../kube/source.ts";
+import type { ClusterSource, SourceInfo } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
 
@@ -81,6 +82,53 @@ export const READ_ONLY: ToolAnnotations = {
   openWorldHint: true,
 };
 
+/**
+ * The `dataSource` field every tool result carries (added by {@linkcode runTool}, and
+ * to every advertised output schema by the server): where the cluster state came from.
+ */
+export const DATA_SOURCE_SHAPE = {
+  kind: z.enum(["live", "manifests", "demo"]).describe(
+    "live: a real cluster; manifests: YAML files on disk; demo: the embedded demo mesh, not a real cluster",
+  ),
+  description: z.string().describe("Where the cluster state came from, in words"),
+  context: z.string().optional().describe("Live: the kubeconfig context"),
+  server: z.string().optional().describe("Live: the API server URL"),
+  paths: z.array(z.string()).optional().describe("Manifests: the files and folders read"),
+};
+
+/** The schema of what {@linkcode runTool} returns for `spec`: its output plus `dataSource`. */
+// deno-lint-ignore no-explicit-any
+export function resultSchema(spec: ToolSpec<any, any>) {
+  return z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) });
+}
+
+/** Removes `user:password@` from every URL in `text`. */
+function withoutUserinfo(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, "$1");
+}
+
+/**
+ * The structured description of a source: its own {@linkcode ClusterSource.sourceInfo},
+ * else one derived from `kind`, `describe()` and a live source's `context`/`server`.
+ * URL userinfo is removed whatever the source says.
+ */
+export function sourceInfoOf(cluster: ClusterSource): SourceInfo {
+  const given = cluster.sourceInfo?.();
+  const info: SourceInfo = given
+    ? { ...given }
+    : { kind: cluster.kind, description: cluster.describe() };
+  if (!given && cluster.kind === "live") {
+    const live = cluster as { context?: unknown; server?: unknown };
+    if (typeof live.context === "string") info.context = live.context;
+    if (typeof live.server === "string" && /^https?:\/\//.test(live.server)) {
+      info.server = live.server;
+    }
+  }
+  info.description = withoutUserinfo(info.description);
+  if (info.server !== undefined) info.server = withoutUserinfo(info.server);
+  return info;
+}
+
 /** Default upper bound on one tool call. */
 export const TOOL_TIMEOUT_MS = 60_000;
 
@@ -118,18 +166,54 @@ export async function runTool(
     }, timeoutMs);
   });
   try {
-    return await Promise.race([spec.handler(parsed.data, deps, { signal }), timedOut]);
+    const outcome = await Promise.race([spec.handler(parsed.data, deps, { signal }), timedOut]);
+    if (!outcome.ok) return outcome;
+    return ok({ ...(outcome.data as object), dataSource: sourceInfoOf(deps.cluster) });
   } catch (err) {
-    deps.log.debug("tool failed", { tool: spec.name, error: String(err) });
+    if (isExpected(err)) {
+      deps.log.debug("tool failed", { tool: spec.name, error: String(err) });
+    } else {
+      // A bug, not the user's doing: the details go to the log, a clear message to the caller.
+      deps.log.error("tool failed with an internal error", {
+        tool: spec.name,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+    }
     return fail(describeError(err, spec.name));
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Turns an error into a message that says what happened and what to do next. */
+/** Kubeconfig problems: reading or parsing it failed, not the network. */
+const KUBECONFIG_REASONS = new Set([
+  "InvalidKubeconfig",
+  "UnknownContext",
+  "PermissionDenied",
+  "NoKubeconfig",
+  "KubeconfigUnreadable",
+  "KubeconfigError",
+]);
+
+function isExpected(err: unknown): boolean {
+  return err instanceof KubeApiError || err instanceof PrometheusUnavailableError ||
+    err instanceof InvalidArgumentError || err instanceof NotFoundError ||
+    err instanceof ManifestError ||
+    (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError"));
+}
+
+/**
+ * Turns an error into a message that says what happened and what to do next. An error
+ * that is not one of the domain errors is a bug: its JavaScript text (a TypeError's
+ * "Cannot read properties of ...") is not shown, only that an internal error occurred.
+ */
 export function describeError(err: unknown, tool: string): string {
   if (err instanceof KubeApiError) {
+    if (
+      err.status === 0 && (KUBECONFIG_REASONS.has(err.reason) || err.name === "KubeconfigError")
+    ) {
+      return `${err.message}: fix the kubeconfig (KUBECONFIG, --kubeconfig or ~/.kube/config) or pass --context NAME; run with --demo or --manifests PATH to analyse without a cluster`;
+    }
     switch (err.status) {
       case 401:
         return `${err.message}: the Kubernetes API server rejected the credentials (401 Unauthorized); refresh them (for exec-plugin users run any kubectl command to re-authenticate) or check the token in your kubeconfig`;
@@ -153,6 +237,5 @@ export function describeError(err: unknown, tool: string): string {
   if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
     return `${tool} was cancelled or timed out before it finished; try again or narrow the request`;
   }
-  const msg = err instanceof Error ? err.message : String(err);
-  return `${tool} failed unexpectedly: ${msg}`;
+  return `${tool} hit an internal error and could not answer (this is a bug in linkerd-mcp, not in your request or your mesh; the server log has the details); try again, or try a narrower request`;
 }

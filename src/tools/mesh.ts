@@ -12,16 +12,7 @@ import { loadState } from "../kube/state.ts";
 const health = () => import("../mesh/health.ts");
 const services = () => import("../mesh/services.ts");
 import { ok, READ_ONLY, type ToolSpec } from "./_spec.ts";
-
-/** A Kubernetes namespace name (RFC 1123 label). */
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-function namespaceSchema() {
-  return z.string().max(63).regex(
-    DNS1123_LABEL,
-    "must be a Kubernetes namespace name: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
-  );
-}
+import { deprecatedAlias, namespaceArg, pickAlias } from "./_args.ts";
 
 /** Identity helper that lets TypeScript infer a tool's argument and output types. */
 function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
@@ -76,7 +67,7 @@ const checkMeshHealthTool = defineTool({
   description:
     'Check whether the Linkerd service mesh is healthy, like `linkerd check`: control-plane Deployments and pods ready (including native-sidecar proxies) and not crash-looping, Linkerd CRDs installed with their served versions, trust-anchor validity and expiry (warns 60 days ahead), data-plane proxy versions against the control plane, and the viz and multicluster extensions when installed. Use it first when something in the mesh misbehaves, before upgrades or certificate rotation, or to find out whether Linkerd is installed at all. Each check has a status (ok, warning, error), a message and a hint with the fix. Example: {} for the default control plane, or {"namespace": "linkerd"}.',
   inputSchema: {
-    namespace: namespaceSchema().optional().describe(
+    namespace: namespaceArg().optional().describe(
       'Namespace of the Linkerd control plane, e.g. "linkerd" (default: LINKERD_NAMESPACE, else "linkerd"). Not an application namespace.',
     ),
   },
@@ -135,20 +126,21 @@ const listMeshedServicesTool = defineTool({
   name: "list_meshed_services",
   title: "Mesh: List meshed services",
   description:
-    'List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name: pass nextCursor back as cursor for more. Set includeUnmeshed to also list Services with no meshed pod. Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.',
+    'List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name: pass nextCursor back as cursor for more. Set include_unmeshed to also list Services with no meshed pod (includeUnmeshed is its deprecated alias). Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.',
   inputSchema: {
-    namespace: namespaceSchema().optional().describe(
+    namespace: namespaceArg().optional().describe(
       'Only this namespace, e.g. "emojivoto"; all namespaces when omitted',
     ),
     limit: z.number().int().min(1).max(1000).default(100).describe(
       "Services per page, 1-1000 (default 100)",
     ),
     cursor: z.string().max(2048).optional().describe(
-      "nextCursor from the previous page, unchanged; use the same namespace and includeUnmeshed",
+      "nextCursor from the previous page, unchanged; use the same namespace and include_unmeshed",
     ),
-    includeUnmeshed: z.boolean().default(false).describe(
+    include_unmeshed: z.boolean().optional().describe(
       "Also list Services that select pods but none of them meshed (default false)",
     ),
+    includeUnmeshed: deprecatedAlias(z.boolean(), "include_unmeshed"),
   },
   outputSchema: servicesOutput,
   annotations: READ_ONLY,
@@ -161,7 +153,12 @@ const listMeshedServicesTool = defineTool({
     const { listMeshedServices } = await services();
     const page = listMeshedServices(state, {
       limit: args.limit,
-      includeUnmeshed: args.includeUnmeshed,
+      includeUnmeshed: pickAlias(
+        "include_unmeshed",
+        args.include_unmeshed,
+        "includeUnmeshed",
+        args.includeUnmeshed,
+      ) ?? false,
       ...(args.namespace ? { namespace: args.namespace } : {}),
       ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
     });

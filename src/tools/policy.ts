@@ -1,51 +1,121 @@
 /**
- * Policy tools: can Service A talk to Service B (and why), which Services a source may
- * reach, and who may reach a target, answered as Linkerd's policy controller and
- * proxy would (see `src/policy/`).
+ * Policy tools: can a source (Service, workload, pod, ServiceAccount or IP) talk to
+ * Service B (and why), which Services a source may reach, who may reach a target, and
+ * what the policy controller serves for a pod port — answered as Linkerd's policy
+ * controller and proxy would. Schemas and short handlers; the use cases live in
+ * `src/policy/` (loading and the RBAC fallback in `src/policy/load.ts`).
  *
  * @module
  */
 import { z } from "zod";
 import { InvalidArgumentError, NotFoundError } from "../errors.ts";
-import { POLICY_KEYS, type ResourceKey } from "../kube/resources.ts";
-import {
-  type ClusterState,
-  isForbidden,
-  itemsOf,
-  loadState,
-  loadStateInNamespaces,
-  mergeStates,
-} from "../kube/state.ts";
-import type { PolicyIndex } from "../policy/mod.ts";
+import type { LoadedPolicy } from "../policy/load.ts";
+import type { SourceRef } from "../policy/sources.ts";
+import { namespaceArg, serviceArg } from "./_args.ts";
+import { fail, ok, READ_ONLY, type ToolDeps, type ToolOutcome, type ToolSpec } from "./_spec.ts";
 
 /** Domain code, loaded on first use so that the server starts fast. */
 const domain = async () => ({
   ...(await import("../policy/mod.ts")),
-  ...(await import("../mesh/config.ts")),
+  ...(await import("../policy/load.ts")),
 });
-import { fail, ok, READ_ONLY, type ToolDeps, type ToolOutcome, type ToolSpec } from "./_spec.ts";
 
-/** Resources the policy model reads. */
-export const POLICY_RESOURCES: readonly ResourceKey[] = [
-  "namespaces",
-  "pods",
-  "services",
-  "configmaps",
-  ...POLICY_KEYS,
-];
+async function loadIndex(
+  deps: ToolDeps,
+  signal: AbortSignal,
+  fallbackNamespaces?: readonly string[],
+): Promise<LoadedPolicy & { d: Awaited<ReturnType<typeof domain>> }> {
+  const d = await domain();
+  const loaded = await d.loadPolicyIndex(deps, {
+    signal,
+    ...(fallbackNamespaces ? { fallbackNamespaces } : {}),
+  });
+  return { ...loaded, d };
+}
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** A namespace or Service argument, checked by the shared schemas (`_args.ts`). */
 function k8sName(what: string, example: string) {
+  return what.endsWith("namespace")
+    ? namespaceArg(`${what}, a Kubernetes namespace such as "${example}"`, what)
+    : serviceArg(`${what}, a Kubernetes Service name such as "${example}"`, what);
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function k8sSubdomain(what: string, example: string) {
   return z.string().min(1, `${what} must not be empty`).max(
-    63,
-    `${what} must be at most 63 characters`,
-  )
-    .regex(
-      DNS_LABEL,
-      `${what} must be a Kubernetes name (DNS-1123 label): lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "${example}"`,
-    )
-    .describe(`${what}, a Kubernetes DNS-1123 label such as "${example}"`);
+    253,
+    `${what} must be at most 253 characters`,
+  ).regex(
+    DNS_SUBDOMAIN,
+    `${what} must be a Kubernetes object name (DNS-1123 subdomain), e.g. "${example}"`,
+  ).describe(`${what}, a Kubernetes object name such as "${example}"`);
+}
+
+const WORKLOAD = z.string().min(3).max(300).regex(
+  /^(deployment|deploy|statefulset|sts|daemonset|ds|job|cronjob|cj)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i,
+  'a workload is written kind/name, e.g. "deployment/vote-bot" (kinds: deployment, statefulset, daemonset, job, cronjob)',
+);
+
+const SOURCE_ARGS = {
+  "source_workload": WORKLOAD.optional().describe(
+    'Source workload as kind/name, e.g. "deployment/vote-bot" (Deployment, StatefulSet, DaemonSet, Job, CronJob): for clients that have no Service',
+  ),
+  "source_pod": k8sSubdomain("source_pod", "vote-bot-5d8f7c9b6-x2x7q").optional().describe(
+    'Source pod name, e.g. "vote-bot-5d8f7c9b6-x2x7q"',
+  ),
+  "source_service_account": k8sSubdomain("source_service_account", "web").optional().describe(
+    'Source ServiceAccount (its mTLS identity), e.g. "web": a meshed client with that identity',
+  ),
+  "source_ip": z.string().min(2).max(45).regex(
+    /^[0-9a-fA-F:.]+$/,
+    "source_ip must be an IPv4 or IPv6 address",
+  ).optional().describe(
+    'Source IP of an unmeshed client (an ingress controller, a node, a VM), e.g. "10.42.0.17"',
+  ),
+};
+
+type SourceArgs = {
+  "source_namespace"?: string | undefined;
+  "source_service"?: string | undefined;
+  "source_workload"?: string | undefined;
+  "source_pod"?: string | undefined;
+  "source_service_account"?: string | undefined;
+  "source_ip"?: string | undefined;
+};
+
+/** The one source the arguments name, or an error saying what to pass. */
+function sourceOf(args: SourceArgs): SourceRef | string {
+  const given = ([
+    "source_service",
+    "source_workload",
+    "source_pod",
+    "source_service_account",
+    "source_ip",
+  ] as const)
+    .filter((k) => args[k] !== undefined);
+  if (given.length !== 1) {
+    return `Name exactly one source: source_service, source_workload, source_pod, source_service_account or source_ip (got ${
+      given.length ? given.join(", ") : "none"
+    })`;
+  }
+  if (args.source_ip !== undefined) {
+    return {
+      ip: args.source_ip,
+      ...(args.source_namespace ? { namespace: args.source_namespace } : {}),
+    };
+  }
+  const namespace = args.source_namespace;
+  if (!namespace) return `source_namespace is required with ${given[0]}`;
+  if (args.source_service !== undefined) return { namespace, service: args.source_service };
+  if (args.source_pod !== undefined) return { namespace, pod: args.source_pod };
+  if (args.source_service_account !== undefined) {
+    return { namespace, serviceAccount: args.source_service_account };
+  }
+  const [kind, name] = args.source_workload!.split("/") as [string, string];
+  return { namespace, workload: { kind, name } };
 }
 
 const PORT = z.union([
@@ -68,7 +138,12 @@ const SERVER = z.object({
 });
 const ENDPOINT = z.object({
   namespace: z.string(),
-  service: z.string(),
+  service: z.string().describe(
+    "The Service name; for another kind of source, kind/name (deployment/vote-bot, pod/x, serviceaccount/web, ip/10.0.0.1)",
+  ),
+  kind: z.string().optional().describe(
+    "Kind of a source that is not a Service: Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod, ServiceAccount or IP",
+  ),
   pods: z.number(),
   meshedPods: z.number(),
   identities: z.array(z.string()),
@@ -89,7 +164,21 @@ const PORT_RESULT = z.object({
   decision: DECISION,
   authorization: z.string().nullable(),
   reason: z.string(),
-  suggestion: z.string().nullable(),
+  suggestion: z.string().nullable().describe(
+    "A sentence, a colon and the YAML of the smallest change that would allow the denied clients; checked by the model before it is offered (see suggestionCheck)",
+  ),
+  suggestionCheck: z.object({
+    change: z.string().describe(
+      "fix-policy | fix-server-port | widen-authentication | reuse-authentication | new-policy | new-server | none",
+    ),
+    allowsRequest: z.boolean().describe(
+      "Applied to the state, the change allows the asked-for clients on this port",
+    ),
+    breaks: z.array(z.string()).describe(
+      "Source Services whose verdict on this port the change would turn from allowed to denied (empty when safe)",
+    ),
+    notes: z.array(z.string()).describe("Real causes found elsewhere, and the variants checked"),
+  }).nullable(),
   notes: z.array(z.string()),
 });
 const PORT_DECISION = z.object({
@@ -99,8 +188,13 @@ const PORT_DECISION = z.object({
 });
 
 const ANALYZE_INPUT = {
-  "source_namespace": k8sName("source_namespace", "emojivoto"),
-  "source_service": k8sName("source_service", "web-svc"),
+  "source_namespace": k8sName("source_namespace", "emojivoto").optional().describe(
+    'Namespace of the source, e.g. "emojivoto" (required unless the source is source_ip)',
+  ),
+  "source_service": k8sName("source_service", "web-svc").optional().describe(
+    'Source Service, e.g. "web-svc"; or name the source with source_workload, source_pod, source_service_account or source_ip',
+  ),
+  ...SOURCE_ARGS,
   "target_namespace": k8sName("target_namespace", "emojivoto").optional().describe(
     'Namespace of the target Service, e.g. "emojivoto"; defaults to source_namespace',
   ),
@@ -120,14 +214,22 @@ const ANALYZE_OUTPUT = {
   explanation: z.string(),
   ports: z.array(PORT_RESULT),
   policies: z.array(z.string()).describe("Policy objects involved, as Kind/name"),
+  assumes: z.string().describe(
+    "The Linkerd control-plane version the answer assumes (found in the cluster state, else the newest stable)",
+  ),
   notes: z.array(z.string()).optional().describe(
     "Limits of the data behind this answer, e.g. RBAC forbade cluster-wide reads and only the source and target namespaces were read; absent when none",
   ),
 };
 
 const TARGETS_INPUT = {
-  "source_namespace": k8sName("source_namespace", "booksapp"),
-  "source_service": k8sName("source_service", "webapp"),
+  "source_namespace": k8sName("source_namespace", "booksapp").optional().describe(
+    'Namespace of the source, e.g. "booksapp" (required unless the source is source_ip)',
+  ),
+  "source_service": k8sName("source_service", "webapp").optional().describe(
+    'Source Service, e.g. "webapp"; or name the source with source_workload, source_pod, source_service_account or source_ip',
+  ),
+  ...SOURCE_ARGS,
 };
 
 const TARGETS_OUTPUT = {
@@ -140,6 +242,9 @@ const TARGETS_OUTPUT = {
   })),
   deniedTargets: z.number(),
   totalTargets: z.number(),
+  assumes: z.string().describe(
+    "The Linkerd control-plane version the answer assumes (found in the cluster state, else the newest stable)",
+  ),
 };
 
 const SOURCES_INPUT = {
@@ -151,131 +256,22 @@ const SOURCES_OUTPUT = {
   target: z.object({ namespace: z.string(), service: z.string() }),
   matchingServers: z.array(z.string()),
   allowedSources: z.array(z.object({
-    kind: z.enum(["service", "unauthenticated", "network", "identity"]),
+    kind: z.enum(["service", "workload", "unauthenticated", "network", "identity"]).describe(
+      "service: a Service's pods; workload: pods no Service selects (workload is kind/name); unauthenticated, network, identity: principals that are not pods here",
+    ),
     principal: z.string(),
     namespace: z.string().optional(),
     service: z.string().optional(),
+    workload: z.string().optional(),
     verdict: DECISION,
     ports: z.array(z.number()),
     authorizations: z.array(z.string()),
   })),
   totalSources: z.number(),
+  assumes: z.string().describe(
+    "The Linkerd control-plane version the answer assumes (found in the cluster state, else the newest stable)",
+  ),
 };
-
-async function loadIndex(
-  deps: ToolDeps,
-  signal: AbortSignal,
-  fallbackNamespaces?: readonly string[],
-): Promise<{
-  idx: PolicyIndex;
-  state: ClusterState;
-  d: Awaited<ReturnType<typeof domain>>;
-  notes: string[];
-}> {
-  const opts = { linkerdNamespace: deps.config.linkerdNamespace, signal };
-  let state: ClusterState;
-  const notes: string[] = [];
-  try {
-    state = await loadState(deps.cluster, POLICY_RESOURCES, opts);
-  } catch (err) {
-    if (!isForbidden(err) || !fallbackNamespaces?.length) throw err;
-    // RBAC forbids a cluster-wide list: read only the namespaces the question involves.
-    try {
-      state = await loadStateInNamespaces(deps.cluster, POLICY_RESOURCES, fallbackNamespaces, opts);
-    } catch (retry) {
-      if (isForbidden(retry)) throw err;
-      throw retry;
-    }
-    const authn = await loadReferencedAuthentications(deps, state, fallbackNamespaces, opts);
-    state = authn.state;
-    notes.push(scopeNote(err, fallbackNamespaces, state, authn));
-  }
-  const d = await domain();
-  const mesh = d.readMeshConfig(state, deps.config);
-  return { idx: d.buildPolicyIndex(state, { mesh }), state, d, notes };
-}
-
-/** Authentication types an AuthorizationPolicy may reference in another namespace. */
-const AUTHN_KEYS: readonly ResourceKey[] = ["meshtlsauthentications", "networkauthentications"];
-
-/**
- * After a per-namespace load: the authentications that the loaded AuthorizationPolicies
- * reference in other namespaces, read from those namespaces where RBAC allows.
- */
-async function loadReferencedAuthentications(
-  deps: ToolDeps,
-  state: ClusterState,
-  scope: readonly string[],
-  opts: { linkerdNamespace: string; signal: AbortSignal },
-): Promise<{ state: ClusterState; read: string[]; unread: string[] }> {
-  const elsewhere = new Set<string>();
-  for (const ap of itemsOf(state, "authorizationpolicies")) {
-    const refs = (ap.spec?.["requiredAuthenticationRefs"] ?? []) as Array<{ namespace?: string }>;
-    for (const ref of Array.isArray(refs) ? refs : []) {
-      if (typeof ref?.namespace === "string" && !scope.includes(ref.namespace)) {
-        elsewhere.add(ref.namespace);
-      }
-    }
-  }
-  const read: string[] = [];
-  const unread: string[] = [];
-  const parts = await Promise.all(
-    [...elsewhere].sort().map(async (namespace) => {
-      try {
-        const part = await loadStateInNamespaces(deps.cluster, AUTHN_KEYS, [namespace], opts);
-        read.push(namespace);
-        return part;
-      } catch (err) {
-        if (!isForbidden(err)) throw err;
-        unread.push(namespace);
-        return undefined;
-      }
-    }),
-  );
-  const more = parts.filter((p) => p !== undefined);
-  return {
-    state: more.length
-      ? mergeStates(state.source, state.linkerdNamespace, [state, ...more])
-      : state,
-    read: read.sort(),
-    unread: unread.sort(),
-  };
-}
-
-function quoted(namespaces: readonly string[]): string {
-  return namespaces.map((n) => `"${n}"`).join(" and ");
-}
-
-function scopeNote(
-  err: Error,
-  namespaces: readonly string[],
-  state: ClusterState,
-  authn: { read: string[]; unread: string[] },
-): string {
-  const scope = [...new Set(namespaces)];
-  const parts = [
-    `RBAC forbids reading cluster-wide (${err.message}), so this analysis used only namespace${
-      scope.length > 1 ? "s" : ""
-    } ${quoted(scope)}`,
-  ];
-  if (authn.read.length) {
-    parts.push(`, plus the authentications its policies reference in ${quoted(authn.read)}`);
-  }
-  parts.push(".");
-  if (authn.unread.length) {
-    parts.push(
-      ` Authentications referenced in ${
-        quoted(authn.unread)
-      } could not be read (RBAC) and count as missing, so policies that reference them are ignored, as if they did not exist.`,
-    );
-  }
-  if ((state.forbidden ?? []).includes("namespaces")) {
-    parts.push(
-      " Namespace objects could not be read either; the analysis does not depend on them (each pod's default inbound policy comes from its own annotation, else the cluster default).",
-    );
-  }
-  return parts.join("");
-}
 
 function guarded<T>(fn: () => T): ToolOutcome<T> {
   try {
@@ -288,35 +284,33 @@ function guarded<T>(fn: () => T): ToolOutcome<T> {
   }
 }
 
-function missingNote(state: ClusterState): string {
-  const policy = state.missing.filter((m) => m !== "pods" && m !== "services");
-  return policy.length
-    ? `\nNot installed in this cluster (read as empty): ${policy.join(", ")}.`
-    : "";
-}
-
 function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OUTPUT> {
   return {
     name: "analyze_connectivity",
     title: "Policy: Analyze connectivity",
     description:
-      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}. Verdicts: allowed, denied, partial (some ports, routes or pods), audit (allowed only by audit mode), undetermined (e.g. a NetworkAuthentication when pod IPs are unknown, as with manifests). Routes from manifests carry no status: a valid Server parentRef counts as attached unless status says Accepted=False.',
+      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}. Clients without a Service: name the source with source_workload ("deployment/vote-bot"), source_pod, source_service_account, or source_ip (an unmeshed client such as an ingress controller or node). Verdicts: allowed, denied, partial (some ports, routes or pods), audit (allowed only by audit mode), undetermined (e.g. a NetworkAuthentication when pod IPs are unknown, as with manifests). Routes from manifests carry no status: a valid Server parentRef counts as attached unless status says Accepted=False.',
     inputSchema: ANALYZE_INPUT,
     outputSchema: ANALYZE_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
+      const source = sourceOf(args);
+      if (typeof source === "string") return fail(source);
       const targetNamespace = args.target_namespace ?? args.source_namespace;
+      if (!targetNamespace) {
+        return fail("target_namespace is required when the source is source_ip");
+      }
       const { idx, state, d, notes } = await loadIndex(deps, ctx.signal, [
-        args.source_namespace,
+        ...(args.source_namespace ? [args.source_namespace] : []),
         targetNamespace,
       ]);
       return guarded(() => {
         const r = d.analyzeAccess(idx, {
-          source: { namespace: args.source_namespace, service: args.source_service },
+          source,
           target: { namespace: targetNamespace, service: args.target_service },
           ...(args.target_port !== undefined ? { port: args.target_port } : {}),
         });
-        const explanation = r.explanation + missingNote(state) +
+        const explanation = r.explanation + d.missingNote(state) +
           notes.map((n) => `\nNote: ${n}`).join("");
         return { ...r, explanation, ...(notes.length ? { notes } : {}) };
       });
@@ -329,15 +323,15 @@ function getAllowedTargets(): ToolSpec<typeof TARGETS_INPUT, typeof TARGETS_OUTP
     name: "get_allowed_targets",
     title: "Policy: Allowed targets",
     description:
-      'Lists every Service, in every namespace, that the source Service may connect to under Linkerd inbound policy (verdict allowed, partial, audit or undetermined, with per-port decisions); denied targets are only counted (deniedTargets). Use it to review what a workload can reach, e.g. after tightening policy. Example: {"source_namespace": "booksapp", "source_service": "webapp"}. For the reason behind one pair, call analyze_connectivity.',
+      'Lists every Service, in every namespace, that the source Service may connect to under Linkerd inbound policy (verdict allowed, partial, audit or undetermined, with per-port decisions); denied targets are only counted (deniedTargets). Use it to review what a workload can reach, e.g. after tightening policy. Example: {"source_namespace": "booksapp", "source_service": "webapp"}; the source may instead be source_workload ("deployment/traffic"), source_pod, source_service_account or source_ip. For the reason behind one pair, call analyze_connectivity.',
     inputSchema: TARGETS_INPUT,
     outputSchema: TARGETS_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
+      const source = sourceOf(args);
+      if (typeof source === "string") return fail(source);
       const { idx, d } = await loadIndex(deps, ctx.signal);
-      return guarded(() =>
-        d.allowedTargets(idx, { namespace: args.source_namespace, service: args.source_service })
-      );
+      return guarded(() => d.allowedTargets(idx, source));
     },
   };
 }
@@ -360,8 +354,73 @@ function getAllowedSources(): ToolSpec<typeof SOURCES_INPUT, typeof SOURCES_OUTP
   };
 }
 
+const INBOUND_INPUT = {
+  "namespace": k8sName("namespace", "emojivoto"),
+  "pod": k8sSubdomain("pod", "web-5d8f7c9b6-x2x7q").optional().describe(
+    'Pod name, e.g. "web-5d8f7c9b6-x2x7q"; or name a workload or a Service instead',
+  ),
+  "workload": WORKLOAD.optional().describe(
+    'Workload as kind/name, e.g. "deployment/web": its first running pod is shown',
+  ),
+  "service": k8sName("service", "web-svc").optional().describe(
+    'Service name, e.g. "web-svc": its first backing pod, on the container port the Service port reaches',
+  ),
+  "port": PORT.describe(
+    'Pod port number or name (e.g. 8080 or "http"); with service, a Service port number or name',
+  ),
+};
+
+const INBOUND_OUTPUT = {
+  namespace: z.string(),
+  pod: z.string(),
+  port: z.number(),
+  kind: z.enum(["server", "default", "skipped", "unmeshed"]).describe(
+    "server: a Server selects the port; default: the default policy; skipped: skip-inbound-ports (no proxy sees it); unmeshed: no proxy enforces it",
+  ),
+  server: z.record(z.string(), z.unknown()).describe(
+    "The io.linkerd.proxy.inbound.Server message, in the JSON shape `linkerd diagnostics policy po/<pod> <port> -o json` prints (protocol, authorizations with networks and authentication, labels, routes with matches and authorizations)",
+  ),
+  shadowed: z.array(z.string()).describe(
+    "Servers that also select the port and lose to the one in force",
+  ),
+  notes: z.array(z.string()),
+  assumes: z.string().describe("The Linkerd control-plane version the answer assumes"),
+};
+
+function getInboundPolicy(): ToolSpec<typeof INBOUND_INPUT, typeof INBOUND_OUTPUT> {
+  return {
+    name: "get_inbound_policy",
+    title: "Policy: Inbound policy of a pod port",
+    description:
+      'Shows what Linkerd\'s policy controller serves the proxy for one pod port, in the shape `linkerd diagnostics policy po/<pod> <port> -o json` prints: the protocol, the server-level authorizations (networks, authentication), the HTTP or gRPC routes with their matches and route-level authorizations (including the default and probe routes), and the labels naming the Server or default policy. Use it to compare with the live controller, or to see exactly which Server won a port. Example: {"namespace": "emojivoto", "workload": "deployment/web", "port": 8080}. Name one of pod, workload ("kind/name") or service.',
+    inputSchema: INBOUND_INPUT,
+    outputSchema: INBOUND_OUTPUT,
+    annotations: READ_ONLY,
+    async handler(args, deps, ctx) {
+      const named = [args.pod, args.workload, args.service].filter((v) => v !== undefined);
+      if (named.length !== 1) {
+        return fail(
+          'Name exactly one of pod, workload (kind/name, e.g. "deployment/web") or service',
+        );
+      }
+      const { idx, d, notes } = await loadIndex(deps, ctx.signal, [args.namespace]);
+      return guarded(() => {
+        const workload = args.workload?.split("/") as [string, string] | undefined;
+        const view = d.inboundPolicy(idx, {
+          namespace: args.namespace,
+          port: args.port,
+          ...(args.pod ? { pod: args.pod } : {}),
+          ...(args.service ? { service: args.service } : {}),
+          ...(workload ? { workload: { kind: workload[0], name: workload[1] } } : {}),
+        });
+        return { ...view, notes: [...view.notes, ...notes] };
+      });
+    },
+  };
+}
+
 /** The policy family's tools. */
 // deno-lint-ignore no-explicit-any
 export function policyTools(): ToolSpec<any, any>[] {
-  return [analyzeConnectivity(), getAllowedTargets(), getAllowedSources()];
+  return [analyzeConnectivity(), getAllowedTargets(), getAllowedSources(), getInboundPolicy()];
 }

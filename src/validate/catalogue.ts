@@ -7,6 +7,8 @@
 import { ANNOTATION_RULES } from "./rules/annotations.ts";
 import { AUTHZ_RULES } from "./rules/authz.ts";
 import { DOCS } from "./rules/_docs.ts";
+import { IDENTITY_RULES } from "./rules/identity.ts";
+import { OBJECT_RULES } from "./rules/objects.ts";
 import { PROFILE_RULES } from "./rules/profiles.ts";
 import { ROUTE_RULES } from "./rules/routes.ts";
 import { SERVER_RULES } from "./rules/server.ts";
@@ -28,8 +30,10 @@ export const UNRESOLVED: RuleMeta = {
 
 /** Every rule, in catalogue order. */
 export const RULES: readonly Rule[] = [
+  ...OBJECT_RULES,
   ...SERVER_RULES,
   ...AUTHZ_RULES,
+  ...IDENTITY_RULES,
   ...ROUTE_RULES,
   ...PROFILE_RULES,
   ...ANNOTATION_RULES,

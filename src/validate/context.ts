@@ -1,34 +1,47 @@
 /**
- * Everything the rules look at, computed once per validation: objects by kind, pod
- * views (real pods, or workload templates when a namespace has none), which Server
- * claims each pod port, and the authorizations and routes of each Server.
+ * Everything the rules look at, computed once per validation: objects by kind, the
+ * pods (real ones, and for each workload without pods one pod synthesised from its
+ * template and meshed as the injector would mesh it), and the policy model of the
+ * state (`src/policy/model`): which Server claims each pod port, default policies,
+ * authorizations, routes. The rules query the model; they only check shapes
+ * themselves.
  *
  * @module
  */
-import { DEFAULT_POLICIES, type DefaultPolicy } from "../config.ts";
 import type { ResourceKey } from "../kube/resources.ts";
-import { type LabelSelector, matchesSelector } from "../kube/selectors.ts";
 import { type ClusterState, itemsOf } from "../kube/state.ts";
-import type { KubeObject } from "../kube/types.ts";
+import type { ContainerSpec, KubeObject, Pod } from "../kube/types.ts";
+import { injectorConfigFromObjects } from "../kube/injector_config.ts";
+import { synthesizeWorkloadPods } from "../kube/workload_pods.ts";
+import {
+  controllerOf,
+  isControlledWorkload,
+  isWorkloadKind,
+  ownerWorkloadOf,
+  WORKLOAD_KEYS as KUBE_WORKLOAD_KEYS,
+  WORKLOAD_RESOURCE_KEYS,
+} from "../kube/workloads.ts";
 import type { MeshConfig } from "../mesh/config.ts";
-import { isMeshed, type Pod, PROXY_CONTAINER } from "../mesh/pods.ts";
-import { parsePortList, type PortRange } from "./parse.ts";
+import { isMeshed, isTerminated } from "../mesh/pods.ts";
+import {
+  type PodPorts,
+  type PolicyModel,
+  policyModel,
+  type PortSet,
+  type RouteModel,
+  type ServerClaims,
+  type ServerModel,
+} from "../policy/model/mod.ts";
+import type { Authz } from "../policy/types.ts";
+import type { Duplicate } from "./duplicates.ts";
 
-/** Workload kinds whose pod templates stand in for pods. */
-export const WORKLOAD_KEYS = [
-  "deployments",
-  "statefulsets",
-  "daemonsets",
-  "replicasets",
-  "jobs",
-  "cronjobs",
-] as const satisfies readonly ResourceKey[];
+/** Workload kinds whose pod templates stand in for pods (`src/kube/workloads.ts`). */
+export const WORKLOAD_KEYS = KUBE_WORKLOAD_KEYS;
 
 /** An httpGet probe on a resolved port. */
 export interface HttpProbe {
   port: number;
   path: string;
-  scheme: string;
 }
 
 /** A pod as the policy controller sees it. */
@@ -37,27 +50,18 @@ export interface PodView {
   /** The object findings about this pod are reported on (its workload when known). */
   report: KubeObject;
   meshed: boolean;
-  /** Annotations that decide inbound policy (the pod's own, or template + namespace). */
+  /** The pod's annotations (for a synthesised pod, as the injector writes them). */
   annotations: Record<string, string>;
-  /** TCP container ports by name (a name may map to several numbers). */
-  portsByName: Map<string, number[]>;
-  /** Declared TCP container port numbers (app containers and init containers). */
-  ports: Set<number>;
+  /** Port facts as the policy controller reads them (from the model). */
+  ports: PodPorts;
+  /** Kubelet httpGet probes on each port, as the policy controller reads them (HTTP scheme only). */
   httpProbes: HttpProbe[];
   /** Ports with a `grpc` probe (not covered by Linkerd's automatic probe route). */
   grpcProbePorts: number[];
-  defaultPolicy: DefaultPolicy;
-  opaquePorts: PortRange[];
-  skipInboundPorts: PortRange[];
-}
-
-/** A Server's claim on the pods it selects. */
-export interface ServerClaims {
-  selected: PodView[];
-  /** Pods on which the port name resolved to at least one port. */
-  resolved: PodView[];
-  claimed: Array<{ pv: PodView; port: number }>;
-  shadowed: Array<{ pv: PodView; port: number; winner: KubeObject }>;
+  /** httpGet probes whose path carries a query string (`/ready?full=1`), as written. */
+  queryProbes: HttpProbe[];
+  opaquePorts: PortSet;
+  skipInboundPorts: PortSet;
 }
 
 /** Inputs of a validation run. */
@@ -67,29 +71,55 @@ export interface ContextOptions {
   partial: boolean;
   /** The namespace the state was restricted to, if any. */
   namespace?: string;
+  /** Definitions replaced by a later definition of the same object (see `duplicates.ts`). */
+  duplicates?: readonly Duplicate[];
 }
+
+const NO_CLAIMS: ServerClaims = { selected: [], resolved: [], claimed: [], shadowed: [] };
+
+export type { ServerClaims };
 
 /** What every rule reads. */
 export class ValidationContext {
   readonly mesh: MeshConfig;
   readonly state: ClusterState;
+  /** Definitions replaced by a later definition of the same object. */
+  readonly duplicates: readonly Duplicate[];
   readonly #opts: ContextOptions;
   readonly #byKey = new Map<string, KubeObject>();
   readonly #byNs = new Map<ResourceKey, Map<string, KubeObject[]>>();
   #pods?: PodView[];
   #podsByNs?: Map<string, PodView[]>;
-  #claims?: Map<KubeObject, ServerClaims>;
-  #portServer?: Map<PodView, Map<number, KubeObject>>;
+  #views?: Map<Pod, PodView>;
+  #model?: PolicyModel;
+  #naming?: Map<string, RouteModel[]>;
+  #synthesised = false;
+  readonly #routes = new Map<KubeObject, { http: RouteModel[]; grpc: RouteModel[] }>();
 
   constructor(state: ClusterState, opts: ContextOptions) {
     this.state = state;
     this.mesh = opts.mesh;
+    this.duplicates = opts.duplicates ?? [];
     this.#opts = opts;
     for (const [key, list] of Object.entries(state.objects)) {
       for (const o of list ?? []) {
         this.#byKey.set(`${key}|${o.metadata.namespace ?? ""}|${o.metadata.name}`, o);
       }
     }
+  }
+
+  /** The policy model of the state, over this context's pods. */
+  get model(): PolicyModel {
+    if (!this.#model) {
+      // Without synthesised pods the model's own pods (the state's running pods) are the
+      // same, and the model built for this state is shared with the policy tools.
+      const pods = this.pods();
+      this.#model = policyModel(this.state, {
+        mesh: this.mesh,
+        ...(this.#synthesised ? { pods: pods.map((pv) => pv.pod) } : {}),
+      });
+    }
+    return this.#model;
   }
 
   /** Objects of one resource type (optionally one namespace). */
@@ -130,12 +160,17 @@ export class ValidationContext {
     return this.find("namespaces", undefined, namespace) !== undefined;
   }
 
+  /** True when the view may hold only part of the cluster (manifests). */
+  get partial(): boolean {
+    return this.#opts.partial;
+  }
+
   /** True when the namespace's objects were loaded at all. */
   loaded(namespace: string): boolean {
     return this.#opts.namespace === undefined || this.#opts.namespace === namespace;
   }
 
-  /** Pod views, from pods or, for namespaces without pods, workload templates. */
+  /** Pod views: running pods, and one synthesised pod per workload without pods. */
   pods(namespace?: string): readonly PodView[] {
     if (!this.#pods) this.#buildPods();
     return namespace === undefined ? this.#pods! : this.#podsByNs!.get(namespace) ?? [];
@@ -147,246 +182,189 @@ export class ValidationContext {
     return [...this.#podsByNs!.keys()].sort();
   }
 
-  /** How each Server claims pod ports (oldest Server first, then by name). */
-  claims(server: KubeObject): ServerClaims {
-    if (!this.#claims) this.#resolveServers();
-    return this.#claims!.get(server) ?? { selected: [], resolved: [], claimed: [], shadowed: [] };
+  /** The model's view of a Server object. */
+  server(obj: KubeObject): ServerModel | undefined {
+    return this.model.serverOf(obj);
   }
 
-  /** The Server that won `port` on the pod, if any. */
+  /** How a Server claims pod ports (the model's precedence: oldest first, then name). */
+  claims(server: KubeObject): ServerClaims {
+    const sm = this.server(server);
+    return sm ? this.model.claims(sm) : NO_CLAIMS;
+  }
+
+  /** The view of one of this context's pods (from {@linkcode claims}). */
+  view(pod: Pod): PodView {
+    if (!this.#views) this.#buildPods();
+    return this.#views!.get(pod)!;
+  }
+
+  /** The Server that wins `port` on the pod, if any. */
   serverFor(pv: PodView, port: number): KubeObject | undefined {
-    if (!this.#portServer) this.#resolveServers();
-    return this.#portServer!.get(pv)?.get(port);
+    return this.model.serverFor(pv.pod, port)?.obj;
+  }
+
+  /** Server-level authorizations in force (ServerAuthorizations, APs on the Server or its Namespace, accessPolicy). */
+  serverAuthz(server: KubeObject): Authz[] {
+    const sm = this.server(server);
+    return sm ? this.model.serverAuthz(sm) : [];
+  }
+
+  /** Routes the controller uses for a Server (attached, accepted, not conflicted). */
+  routesOf(server: KubeObject): { http: RouteModel[]; grpc: RouteModel[] } {
+    let hit = this.#routes.get(server);
+    if (hit) return hit;
+    const sm = this.server(server);
+    const all = sm ? this.model.routesOf(sm) : [];
+    hit = {
+      http: all.filter((r) => r.kind === "HTTPRoute"),
+      grpc: all.filter((r) => r.kind === "GRPCRoute"),
+    };
+    this.#routes.set(server, hit);
+    return hit;
+  }
+
+  /** Routes that name the Server in an accepted parentRef (before GRPCRoute conflicts). */
+  routesNaming(server: KubeObject): { http: RouteModel[]; grpc: RouteModel[] } {
+    if (!this.#naming) {
+      this.#naming = new Map();
+      for (const r of this.model.routes) {
+        if (r.ignored.length) continue;
+        for (const p of new Set(r.parents.filter((x) => x.accepted).map((x) => x.server))) {
+          if (p === undefined) continue;
+          const key = `${r.namespace}/${p}`;
+          const list = this.#naming.get(key);
+          if (list) list.push(r);
+          else this.#naming.set(key, [r]);
+        }
+      }
+    }
+    const all = this.#naming.get(`${server.metadata.namespace ?? ""}/${server.metadata.name}`) ??
+      [];
+    return {
+      http: all.filter((r) => r.kind === "HTTPRoute"),
+      grpc: all.filter((r) => r.kind === "GRPCRoute"),
+    };
   }
 
   #buildPods(): void {
     const all: PodView[] = [];
     const byNs = new Map<string, PodView[]>();
-    const podNs = new Set<string>();
-    for (const p of this.items("pods")) {
-      const pod = p as Pod;
-      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
-      podNs.add(pod.metadata.namespace ?? "");
-      all.push(
-        this.#view(pod, this.#ownerOf(pod), pod.metadata.annotations ?? {}, isMeshed(pod)),
-      );
+    const views = new Map<Pod, PodView>();
+    const withPods = new Set<KubeObject>();
+    const owners = new Map<string, KubeObject | undefined>();
+    for (const pod of this.items("pods") as readonly Pod[]) {
+      const owner = this.#ownerOf(pod, owners);
+      withPods.add(owner);
+      if (!isTerminated(pod)) all.push(this.#view(pod, owner));
     }
-    for (const key of WORKLOAD_KEYS) {
-      for (const wl of this.items(key)) {
-        const ns = wl.metadata.namespace ?? "";
-        if (podNs.has(ns)) continue;
-        if (key === "replicasets" || key === "jobs") {
-          if ((wl.metadata.ownerReferences ?? []).length > 0) continue;
-        }
-        const pod = podFromTemplate(wl);
-        if (!pod) continue;
-        const nsAnn = this.find("namespaces", undefined, ns)?.metadata.annotations ?? {};
-        const annotations = { ...inheritedAnnotations(nsAnn), ...(pod.metadata.annotations ?? {}) };
-        const inject = pod.metadata.annotations?.["linkerd.io/inject"] ??
-          nsAnn["linkerd.io/inject"];
-        const meshed = isMeshed(pod) || inject === "enabled" || inject === "ingress";
-        all.push(this.#view(pod, wl, annotations, meshed));
+    // Workloads without pods of their own stand in with one pod, injected as the
+    // injector would inject it (the namespace's other pods do not matter).
+    const workloads = WORKLOAD_KEYS.flatMap((k) => this.items(k)).filter((w) =>
+      !withPods.has(w) && !isControlledWorkload(w)
+    );
+    if (workloads.length) {
+      const objects = [...workloads, ...this.items("namespaces"), ...this.items("configmaps")];
+      const injector = injectorConfigFromObjects(objects, this.state.linkerdNamespace);
+      for (
+        const { workload, pod } of synthesizeWorkloadPods(objects, { injector, maxReplicas: 1 })
+      ) {
+        all.push(this.#view(pod as unknown as Pod, workload));
+        this.#synthesised = true;
       }
     }
     for (const pv of all) {
+      views.set(pv.pod, pv);
       const ns = pv.pod.metadata.namespace ?? "";
-      const list = byNs.get(ns) ?? [];
-      list.push(pv);
-      byNs.set(ns, list);
+      const list = byNs.get(ns);
+      if (list) list.push(pv);
+      else byNs.set(ns, [pv]);
     }
     this.#pods = all;
     this.#podsByNs = byNs;
+    this.#views = views;
   }
 
-  #ownerOf(pod: Pod): KubeObject {
+  #ownerOf(pod: Pod, memo: Map<string, KubeObject | undefined>): KubeObject {
     const ns = pod.metadata.namespace;
-    for (const ref of pod.metadata.ownerReferences ?? []) {
-      const key = ({
-        ReplicaSet: "replicasets",
-        StatefulSet: "statefulsets",
-        DaemonSet: "daemonsets",
-        Job: "jobs",
-        Deployment: "deployments",
-        CronJob: "cronjobs",
-      } as Record<string, ResourceKey>)[ref.kind];
-      if (!key) continue;
-      const owner = this.find(key, ns, ref.name);
-      if (owner) {
-        const up = owner.metadata.ownerReferences?.find((r) =>
-          r.kind === "Deployment" || r.kind === "CronJob"
-        );
-        const top = up &&
-          this.find(up.kind === "Deployment" ? "deployments" : "cronjobs", ns, up.name);
-        return top ?? owner;
-      }
-      if (ref.kind === "ReplicaSet") {
-        const dep = pod.metadata.labels?.["linkerd.io/proxy-deployment"] ??
-          ref.name.replace(/-[a-z0-9]{5,10}$/, "");
-        const d = this.find("deployments", ns, dep);
-        if (d) return d;
-      }
-    }
-    return pod as KubeObject;
+    const find = (kind: string, name: string) =>
+      isWorkloadKind(kind) ? this.find(WORKLOAD_RESOURCE_KEYS[kind], ns, name) : undefined;
+    // Pods of one ReplicaSet or Job that the view holds share their owner: resolve it once.
+    const ref = controllerOf(pod.metadata.ownerReferences);
+    const key = ref && find(ref.kind, ref.name) ? `${ns}/${ref.kind}/${ref.name}` : undefined;
+    if (key && memo.has(key)) return memo.get(key) ?? pod as KubeObject;
+    const w = ownerWorkloadOf(pod, (kind, _ns, name) => find(kind, name));
+    const owner = find(w.kind, w.name);
+    if (key) memo.set(key, owner);
+    return owner ?? pod as KubeObject;
   }
 
-  #view(
-    pod: Pod,
-    report: KubeObject,
-    annotations: Record<string, string>,
-    meshed: boolean,
-  ): PodView {
-    const portsByName = new Map<string, number[]>();
-    const ports = new Set<number>();
-    const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]
-      .filter((c) => c.name !== PROXY_CONTAINER);
-    const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-    const addPort = (name: string | undefined, port: number) => {
-      ports.add(port);
-      if (name) portsByName.set(name, [...(portsByName.get(name) ?? []), port]);
-    };
-    for (const c of all) {
-      for (const p of c.ports ?? []) {
-        if (p.protocol && p.protocol !== "TCP") continue;
-        if (typeof p.containerPort !== "number") continue;
-        addPort(p.name, p.containerPort);
-      }
-    }
-    if (!all.some((c) => c.name === PROXY_CONTAINER)) {
-      // Not injected (yet): once meshed, the proxy adds its own named ports; unmeshed, no
-      // Server applies at all. Either way a Server naming them is not wrong.
-      const num = (k: string, d: number) => Number(annotations[`config.linkerd.io/${k}`] ?? d) || d;
-      addPort("linkerd-proxy", num("inbound-port", 4143));
-      addPort("linkerd-admin", num("admin-port", 4191));
-    }
-    const httpProbes: HttpProbe[] = [];
-    const grpcProbePorts: number[] = [];
-    for (const c of containers) {
-      for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-        if (probe?.httpGet) {
-          const raw = probe.httpGet.port;
-          const port = typeof raw === "number"
-            ? raw
-            : (c.ports ?? []).find((p) => p.name === raw)?.containerPort;
-          if (port === undefined) continue;
-          const path = (probe.httpGet.path || "/").split("?")[0] || "/";
-          httpProbes.push({ port, path, scheme: probe.httpGet.scheme ?? "HTTP" });
-        } else if (probe?.grpc && typeof probe.grpc.port === "number") {
-          grpcProbePorts.push(probe.grpc.port);
-        }
-      }
-    }
-    const pol = annotations["config.linkerd.io/default-inbound-policy"];
-    const defaultPolicy = pol && (DEFAULT_POLICIES as readonly string[]).includes(pol)
-      ? pol as DefaultPolicy
-      : this.mesh.defaultInboundPolicy;
-    const portSet = (name: string, unparsable: PortRange[]) => {
-      const v = annotations[name];
-      if (!v) return [];
-      const parsed = parsePortList(v);
-      return parsed.error || parsed.names.length ? unparsable : parsed.ranges;
-    };
-    return {
-      pod,
-      report,
-      meshed,
-      annotations,
-      portsByName,
-      ports,
-      httpProbes,
-      grpcProbePorts,
-      defaultPolicy,
-      // The policy controller drops an opaque-ports list it cannot parse.
-      opaquePorts: portSet("config.linkerd.io/opaque-ports", []),
-      // A skip list we cannot read may skip any port: rules then stay silent.
-      skipInboundPorts: portSet("config.linkerd.io/skip-inbound-ports", [{ from: 1, to: 65535 }]),
-    };
-  }
-
-  #resolveServers(): void {
-    const claims = new Map<KubeObject, ServerClaims>();
-    const portServer = new Map<PodView, Map<number, KubeObject>>();
-    const byNs = new Map<string, KubeObject[]>();
-    for (const s of this.items("servers")) {
-      const ns = s.metadata.namespace ?? "";
-      byNs.set(ns, [...(byNs.get(ns) ?? []), s]);
-      claims.set(s, { selected: [], resolved: [], claimed: [], shadowed: [] });
-    }
-    for (const [ns, servers] of byNs) {
-      servers.sort(serverOrder);
-      for (const pv of this.pods(ns)) {
-        const won = new Map<number, KubeObject>();
-        for (const s of servers) {
-          const spec = (s.spec ?? {}) as Record<string, unknown>;
-          const sel = spec["podSelector"] as LabelSelector | undefined;
-          if (!sel || typeof sel !== "object") continue;
-          if (!matchesSelector(sel, pv.pod.metadata.labels)) continue;
-          const c = claims.get(s)!;
-          c.selected.push(pv);
-          const port = spec["port"];
-          const numbers = typeof port === "number"
-            ? [port]
-            : typeof port === "string"
-            ? pv.portsByName.get(port) ?? []
-            : [];
-          if (numbers.length) c.resolved.push(pv);
-          for (const n of numbers) {
-            const winner = won.get(n);
-            if (winner) c.shadowed.push({ pv, port: n, winner });
-            else {
-              won.set(n, s);
-              c.claimed.push({ pv, port: n });
-            }
-          }
-        }
-        if (won.size) portServer.set(pv, won);
-      }
-    }
-    this.#claims = claims;
-    this.#portServer = portServer;
+  #view(pod: Pod, report: KubeObject): PodView {
+    return new View(pod, report, this);
   }
 }
 
-/** The policy controller's Server order: oldest `creationTimestamp` first, then name. */
-export function serverOrder(a: KubeObject, b: KubeObject): number {
-  const ta = a.metadata.creationTimestamp ?? "";
-  const tb = b.metadata.creationTimestamp ?? "";
-  if (ta !== tb) {
-    if (!ta) return 1;
-    if (!tb) return -1;
-    return ta < tb ? -1 : 1;
+/** A pod view whose port facts come from the model, read on first use. */
+class View implements PodView {
+  readonly meshed: boolean;
+  readonly annotations: Record<string, string>;
+  readonly grpcProbePorts: number[] = [];
+  readonly queryProbes: HttpProbe[] = [];
+  #ctx: ValidationContext;
+  #ports?: PodPorts;
+  #probes?: HttpProbe[];
+  #https?: Set<number | string>;
+
+  constructor(readonly pod: Pod, readonly report: KubeObject, ctx: ValidationContext) {
+    this.#ctx = ctx;
+    this.meshed = isMeshed(pod);
+    this.annotations = pod.metadata.annotations ?? {};
+    for (const c of pod.spec?.containers ?? []) this.#probesOf(c);
+    for (const c of pod.spec?.initContainers ?? []) this.#probesOf(c);
   }
-  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+
+  #probesOf(c: ContainerSpec): void {
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      if (!probe) continue;
+      if (typeof probe.grpc?.port === "number") this.grpcProbePorts.push(probe.grpc.port);
+      const get = probe.httpGet;
+      if (!get) continue;
+      const port = typeof get.port === "number" ? get.port : containerPortOf(c, get.port);
+      // HTTPS probes reach the proxy as TLS it does not terminate: no probe route applies.
+      if ((get.scheme ?? "HTTP").toUpperCase() !== "HTTP") (this.#https ??= new Set()).add(port);
+      else if (get.path?.includes("?") && typeof port === "number") {
+        this.queryProbes.push({ port, path: get.path });
+      }
+    }
+  }
+
+  get ports(): PodPorts {
+    return this.#ports ??= this.#ctx.model.podPorts(this.pod);
+  }
+
+  get httpProbes(): HttpProbe[] {
+    if (!this.#probes) {
+      this.#probes = [];
+      for (const [port, paths] of this.ports.probes) {
+        if (this.#https?.has(port)) continue;
+        for (const path of paths) this.#probes.push({ port, path });
+      }
+    }
+    return this.#probes;
+  }
+
+  get opaquePorts(): PortSet {
+    return this.ports.opaque;
+  }
+
+  get skipInboundPorts(): PortSet {
+    return this.ports.skipInbound;
+  }
 }
 
-/** A pod built from a workload's template (`spec.template` or a CronJob's job template). */
-export function podFromTemplate(wl: KubeObject): Pod | undefined {
-  const spec = wl.spec as Record<string, unknown> | undefined;
-  const tmpl =
-    (wl.kind === "CronJob"
-      ? ((spec?.["jobTemplate"] as Record<string, unknown> | undefined)?.["spec"] as
-        | Record<string, unknown>
-        | undefined)?.["template"]
-      : spec?.["template"]) as
-        | { metadata?: Partial<Pod["metadata"]>; spec?: Pod["spec"] }
-        | undefined;
-  if (!tmpl || typeof tmpl !== "object") return undefined;
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      ...(tmpl.metadata ?? {}),
-      name: wl.metadata.name,
-      ...(wl.metadata.namespace !== undefined ? { namespace: wl.metadata.namespace } : {}),
-    },
-    ...(tmpl.spec ? { spec: tmpl.spec } : {}),
-  };
-}
-
-/** The namespace annotations the proxy injector copies onto pods (`config.*` ones). */
-function inheritedAnnotations(ns: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ns)) {
-    if (k.startsWith("config.linkerd.io/") || k.startsWith("config.alpha.linkerd.io/")) out[k] = v;
-  }
-  return out;
+function containerPortOf(
+  c: { ports?: Array<{ name?: string; containerPort: number }> },
+  name: string,
+) {
+  return c.ports?.find((p) => p.name === name)?.containerPort ?? name;
 }

@@ -1,20 +1,16 @@
 /**
  * Parsers for the value formats Linkerd and Kubernetes accept: port lists, resource
- * quantities, Go durations, proxy log filters, CIDRs and identities. Pure; each
+ * quantities, Go durations, proxy log filters and identities (CIDRs: `src/policy/cidr.ts`). Pure; each
  * returns a reason string when the value is invalid and `undefined` when it is valid.
  *
  * @module
  */
-
-/** A port or an inclusive port range. */
-export interface PortRange {
-  from: number;
-  to: number;
-}
+import { parsePortSet } from "../policy/ports.ts";
 
 /** A parsed port list: numeric ranges, and the names the Go components resolve. */
 export interface PortList {
-  ranges: PortRange[];
+  /** `[from, to]` ranges, as the policy controller reads them (`parsePortSet`). */
+  ranges: Array<readonly [number, number]>;
   names: string[];
   /** Why the list is invalid, when it is. */
   error?: string;
@@ -33,31 +29,26 @@ export function isPortNumber(n: unknown): n is number {
 }
 
 /**
- * Parses a Linkerd port list (`80,443,8000-9000`), as `pkg/util/parsing.go` does.
- * Names are collected separately; whether they are allowed depends on the annotation.
+ * Reads a Linkerd port list (`80,443,8000-9000`) entry by entry, to say which entry is
+ * wrong: each entry is parsed as the policy controller parses it (`parsePortSet`);
+ * names, which only the Go components resolve, are collected apart.
  */
 export function parsePortList(text: string): PortList {
   const out: PortList = { ranges: [], names: [] };
   for (const raw of text.split(",")) {
     const part = raw.trim();
     if (!part) continue;
-    const m = part.match(/^(\d+)(?:-(\d+))?$/);
-    if (m) {
-      const from = Number(m[1]);
-      const to = m[2] === undefined ? from : Number(m[2]);
-      if (!isPortNumber(from) || !isPortNumber(to)) {
-        out.error ??= `"${part}" is not a port between 1 and 65535`;
-      } else if (from > to) out.error ??= `range "${part}" ends before it starts`;
-      else out.ranges.push({ from, to });
-    } else if (isPortName(part)) out.names.push(part);
-    else out.error ??= `"${part}" is neither a port, a range like 8000-9000, nor a port name`;
+    const set = parsePortSet(part);
+    if (set.length) out.ranges.push(...set);
+    else if (isPortName(part)) out.names.push(part);
+    else if (/^\d+(-\d+)?$/.test(part)) {
+      const [from, to = from] = part.split("-").map(Number) as [number, number?];
+      out.error ??= from > to!
+        ? `range "${part}" ends before it starts`
+        : `"${part}" is not a port between 1 and 65535`;
+    } else out.error ??= `"${part}" is neither a port, a range like 8000-9000, nor a port name`;
   }
   return out;
-}
-
-/** True when `port` lies in one of the ranges. */
-export function inRanges(ranges: readonly PortRange[], port: number): boolean {
-  return ranges.some((r) => port >= r.from && port <= r.to);
 }
 
 const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[mkMGTPE]|n|u)?$/;
@@ -182,81 +173,6 @@ function lastTopLevel(text: string, needle: string): number {
     if (ch === needle && depth === 0) found = i;
   }
   return found;
-}
-
-/** A parsed IPv4 or IPv6 network. */
-export interface Cidr {
-  v6: boolean;
-  /** Address bits as a bigint. */
-  addr: bigint;
-  prefix: number;
-}
-
-function parseV4(s: string): bigint | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    v = (v << 8n) | BigInt(Number(p));
-  }
-  return v;
-}
-
-function parseV6(s: string): bigint | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.split("::").length > 2) return undefined;
-  let tail4: bigint | undefined;
-  let text = s;
-  const lastColon = s.lastIndexOf(":");
-  if (s.slice(lastColon + 1).includes(".")) {
-    tail4 = parseV4(s.slice(lastColon + 1));
-    if (tail4 === undefined) return undefined;
-    text = s.slice(0, lastColon + 1) + "0:0";
-  }
-  const [head, rest] = text.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const t = rest === undefined ? [] : rest ? rest.split(":") : [];
-  const missing = 8 - h.length - t.length;
-  if (rest === undefined ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...h, ...Array(rest === undefined ? 0 : missing).fill("0"), ...t];
-  let v = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    v = (v << 16n) | BigInt(parseInt(g, 16));
-  }
-  if (tail4 !== undefined) v = (v & ~0xffffffffn) | tail4;
-  return v;
-}
-
-/** Parses `10.0.0.0/8`, `fd00::/8` or a bare IP (a /32 or /128), or `undefined`. */
-export function parseCidr(text: string): Cidr | undefined {
-  const [ip, len, extra] = text.trim().split("/");
-  if (ip === undefined || extra !== undefined) return undefined;
-  const v6 = ip.includes(":");
-  const addr = v6 ? parseV6(ip) : parseV4(ip);
-  if (addr === undefined) return undefined;
-  const max = v6 ? 128 : 32;
-  if (len !== undefined && !/^\d{1,3}$/.test(len)) return undefined;
-  const prefix = len === undefined ? max : Number(len);
-  if (prefix > max) return undefined;
-  return { v6, addr, prefix };
-}
-
-function mask(c: Cidr): bigint {
-  const max = c.v6 ? 128n : 32n;
-  return ((1n << BigInt(c.prefix)) - 1n) << (max - BigInt(c.prefix));
-}
-
-/** True when network `inner` lies entirely inside `outer`. */
-export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  if (outer.v6 !== inner.v6 || inner.prefix < outer.prefix) return false;
-  const m = mask(outer);
-  return (outer.addr & m) === (inner.addr & m);
-}
-
-/** True when the two networks share any address. */
-export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a);
 }
 
 const DNS_ID = /^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
+import { parseCidr } from "../policy/cidr.ts";
 import {
-  cidrContains,
   identityError,
   isPortName,
   logLevelError,
-  parseCidr,
   parseGoDuration,
   parsePortList,
   parseQuantity,
@@ -47,12 +46,13 @@ Deno.test("logLevelError() accepts Linkerd's filter syntax", () => {
 
 Deno.test("parsePortList() reads numbers, ranges and names", () => {
   assert.deepEqual(parsePortList("25, 3306,8000-9000"), {
-    ranges: [{ from: 25, to: 25 }, { from: 3306, to: 3306 }, { from: 8000, to: 9000 }],
+    ranges: [[25, 25], [3306, 3306], [8000, 9000]],
     names: [],
   });
   assert.deepEqual(parsePortList("3000,mysql").names, ["mysql"]);
-  assert.ok(parsePortList("4000-3000").error);
-  assert.ok(parsePortList("70000").error);
+  assert.match(parsePortList("4000-3000").error ?? "", /ends before it starts/);
+  assert.match(parsePortList("70000").error ?? "", /not a port between 1 and 65535/);
+  assert.match(parsePortList("0").error ?? "", /not a port between 1 and 65535/);
   assert.ok(parsePortList("80;443").error);
 });
 
@@ -64,13 +64,8 @@ Deno.test("parseGoDuration() reads Go durations", () => {
   for (const bad of ["300", "10 s", "", "1d"]) assert.equal(parseGoDuration(bad), undefined, bad);
 });
 
-Deno.test("parseCidr() and cidrContains() handle IPv4, IPv6 and bare IPs", () => {
-  const ten = parseCidr("10.0.0.0/8")!;
-  assert.ok(cidrContains(ten, parseCidr("10.1.0.0/16")!));
-  assert.ok(!cidrContains(ten, parseCidr("192.168.0.0/16")!));
-  assert.ok(cidrContains(parseCidr("fd00::/8")!, parseCidr("fd00::1")!));
-  assert.ok(cidrContains(parseCidr("::/0")!, parseCidr("2001:db8::/32")!));
-  assert.equal(parseCidr("192.0.2.1")!.prefix, 32);
+Deno.test("the network rules read CIDRs with the policy model's parser", () => {
+  // src/validate has no CIDR parser of its own: these are the strings its rules reject.
   for (const bad of ["10.0.0.0/33", "300.0.0.0/8", "10.0.0/8", "fd00:::/8", "x"]) {
     assert.equal(parseCidr(bad), undefined, bad);
   }

@@ -7,11 +7,13 @@
 import { POLICY_KEYS, type ResourceKey } from "../kube/resources.ts";
 import type { ClusterState } from "../kube/state.ts";
 import { type KubeObject, positionOf } from "../kube/types.ts";
+import { fieldLine } from "../kube/yaml_docs.ts";
 import type { MeshConfig } from "../mesh/config.ts";
 import { RULES, UNRESOLVED } from "./catalogue.ts";
+import { deduplicate } from "./duplicates.ts";
 import { ValidationContext, WORKLOAD_KEYS } from "./context.ts";
 import type { Finding, Rule, Severity } from "./types.ts";
-import { RESOURCE_TYPE_FILTERS } from "./filters.ts";
+import { kindsFor, RESOURCE_TYPE_FILTERS } from "./filters.ts";
 
 export { RESOURCE_TYPE_FILTERS };
 
@@ -26,6 +28,12 @@ export const VALIDATE_RESOURCES: readonly ResourceKey[] = [
   "serviceprofiles",
   "egressnetworks",
 ];
+
+/**
+ * Resource types the identity rules read when they may (listing them can be forbidden
+ * by RBAC; the rules that need them then stay silent).
+ */
+export const OPTIONAL_VALIDATE_RESOURCES: readonly ResourceKey[] = ["serviceaccounts"];
 
 /** Options for {@linkcode validate}. */
 export interface ValidateOptions {
@@ -42,9 +50,11 @@ const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2
 
 /** Runs the rules and returns findings in a deterministic order. */
 export function validate(state: ClusterState, opts: ValidateOptions): Finding[] {
-  const ctx = new ValidationContext(state, {
+  const unique = deduplicate(state);
+  const ctx = new ValidationContext(unique.state, {
     mesh: opts.mesh,
     partial: opts.partial,
+    duplicates: unique.duplicates,
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
   });
   const out: Finding[] = [];
@@ -72,6 +82,22 @@ export function validate(state: ClusterState, opts: ValidateOptions): Finding[] 
   return out.sort(compareFindings);
 }
 
+/**
+ * A finding's field as a path of map keys and list indexes:
+ * `metadata.annotations[config.linkerd.io/opaque-ports]` → `["metadata", "annotations",
+ * "config.linkerd.io/opaque-ports"]`, `spec.parentRefs[1].group` → `["spec", "parentRefs", 1,
+ * "group"]`. The path stops at an unknown list index (`[]`) or a wildcard (`*`).
+ */
+export function fieldPath(field: string): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const m of field.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) {
+    const key = m[1] ?? m[2] ?? "";
+    if (key === "" || key === "*") break;
+    out.push(m[2] !== undefined && /^\d+$/.test(key) ? Number(key) : key);
+  }
+  return out;
+}
+
 function objectId(o: KubeObject): string {
   return `${o.metadata.namespace ?? ""}/${o.kind}/${o.metadata.name}`;
 }
@@ -97,6 +123,7 @@ export interface ReportIssue {
   rule: string;
   url: string;
   file?: string;
+  /** Line of the offending field when the manifest has it, else of the object. */
   line?: number;
 }
 
@@ -156,7 +183,7 @@ export function buildReport(
   findings: readonly Finding[],
   opts: BuildReportOptions = {},
 ): ValidationReport {
-  const kinds = RESOURCE_TYPE_FILTERS[(opts.resourceType ?? "").toLowerCase()];
+  const kinds = kindsFor(opts.resourceType);
   const byObj = new Map<KubeObject, Finding[]>();
   for (const o of validatedObjects(state)) byObj.set(o, []);
   for (const f of findings) byObj.set(f.object, [...(byObj.get(f.object) ?? []), f]);
@@ -183,7 +210,7 @@ export function buildReport(
         code: f.rule,
         rule: f.rule,
         url: f.url,
-        ...(pos ? { file: pos.file, line: pos.line } : {}),
+        ...(pos ? { file: pos.file, line: fieldLine(obj, fieldPath(f.field)) ?? pos.line } : {}),
       }));
     for (const i of issues) {
       if (i.severity === "error") summary.errors++;

@@ -46,6 +46,18 @@ Deno.test("createDemoSource() has the control plane, viz and both apps", async (
   assert.ok(crds.includes("httproutes.gateway.networking.k8s.io"));
 });
 
+Deno.test("createDemoSource() has a Server in audit mode with no policy yet", async () => {
+  const src = createDemoSource();
+  const srv = await src.get("servers", "webapp-server", "booksapp");
+  assert.equal((srv?.spec as { accessPolicy?: string }).accessPolicy, "audit");
+  const policies = await src.list("authorizationpolicies", { namespace: "booksapp" });
+  assert.ok(
+    policies.every((p) =>
+      (p.spec as { targetRef: { name: string } }).targetRef.name !== "webapp-server"
+    ),
+  );
+});
+
 Deno.test("createDemoSource() runs every pod ready and meshed", () => {
   const all = pods();
   assert.equal(all.length, 18);

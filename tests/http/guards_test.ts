@@ -62,7 +62,7 @@ Deno.test("resolveToken() prefers the file, trims it and rejects short tokens", 
   await assert.rejects(resolveToken({ tokenFile: "/missing", readTextFile }), /Cannot read/);
 });
 
-Deno.test("createAuthenticator() caches accepted TokenReview results only", async () => {
+Deno.test("createAuthenticator() caches accepted and rejected TokenReview results briefly", async () => {
   let calls = 0;
   let now = 0;
   const auth = createAuthenticator({
@@ -71,6 +71,7 @@ Deno.test("createAuthenticator() caches accepted TokenReview results only", asyn
       return Promise.resolve(t === "good");
     },
     reviewCacheMs: 1000,
+    rejectCacheMs: 500,
     now: () => now,
   });
   assert.deepEqual(await auth("Bearer good"), { ok: true, via: "token-review" });
@@ -81,7 +82,10 @@ Deno.test("createAuthenticator() caches accepted TokenReview results only", asyn
   assert.equal(calls, 2);
   assert.equal((await auth("Bearer bad")).ok, false);
   assert.equal((await auth("Bearer bad")).ok, false);
-  assert.equal(calls, 4);
+  assert.equal(calls, 3, "a rejected token is remembered, not reviewed again at once");
+  now = 2600;
+  assert.equal((await auth("Bearer bad")).ok, false);
+  assert.equal(calls, 4, "the rejection is forgotten after rejectCacheMs");
   assert.deepEqual(await auth(null), { ok: false, reason: "missing bearer token" });
   assert.deepEqual(await createAuthenticator({})(null), { ok: true, via: "none" });
 });

@@ -360,3 +360,34 @@ Deno.test({
     await child.stdout.cancel().catch(() => {});
   },
 });
+
+Deno.test("serveHttp() answers malformed JSON-RPC with 400 and the JSON-RPC error, and refuses unknown arguments", async () => {
+  const deps = testDeps([]);
+  const server = start({ createMcpServer: () => createServer(deps) });
+  try {
+    const cases: [string, number, unknown][] = [
+      ['{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}', -32600, 1],
+      ['{"id":2,"method":"ping"}', -32600, 2],
+      ['{"jsonrpc":"2.0","id":null,"method":"ping"}', -32600, null],
+      ['{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":7}}', -32602, 3],
+    ];
+    for (const [body, code, id] of cases) {
+      const res = await post(server.url, { "Mcp-Protocol-Version": "2025-11-25" }, body);
+      const reply = await res.json();
+      assert.equal(res.status, 400, body);
+      assert.equal(reply.error?.code, code, `${body}: ${JSON.stringify(reply)}`);
+      assert.deepEqual(reply.id, id, body);
+      assert.doesNotMatch(reply.error.message, /ZodError|"code":/);
+    }
+    const client = await connect(server.url);
+    const r = await client.callTool({
+      name: "list_meshed_services",
+      arguments: { namespace: "x", namespcae: "y" },
+    });
+    assert.equal(r.isError, true);
+    assert.match(JSON.stringify(r.content), /namespcae/);
+    await client.close();
+  } finally {
+    await server.shutdown();
+  }
+});

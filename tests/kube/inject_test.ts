@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { objectsFromYaml, upstreamFixture } from "../_helpers.ts";
-import { hasProxy, injectMode, injectPod, type InjectPodOptions } from "../../src/kube/inject.ts";
+import {
+  hasProxy,
+  inheritedAnnotations,
+  injectMode,
+  injectPod,
+  type InjectPodOptions,
+  injectReport,
+  type InjectSkipReason,
+} from "../../src/kube/inject.ts";
 import { injectorConfigFrom, trustRootSha256 } from "../../src/kube/injector_config.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { ContainerSpec, Pod } from "../../src/mesh/pods.ts";
@@ -24,6 +32,7 @@ function cliOptions(extra: Partial<InjectPodOptions> = {}): InjectPodOptions {
     namespace: NAMESPACE,
     proxyVersion: "test-inject-proxy-version",
     createdBy: "linkerd/cli dev-undefined",
+    origin: "cli",
     trustRootSha256: trustRootSha256(roots!.data!["ca-bundle.crt"]!),
     ...extra,
   };
@@ -133,6 +142,7 @@ Deno.test("injectPod() puts the proxy first among containers without native side
     const opts of [
       cliOptions({ nativeSidecar: false }),
       cliOptions({
+        origin: "webhook",
         namespace: {
           ...NAMESPACE,
           metadata: {
@@ -212,4 +222,211 @@ Deno.test("injectorConfigFrom() reads linkerd-config", () => {
     cniEnabled: false,
   });
   assert.deepEqual(injectorConfigFrom(undefined), {});
+});
+
+// ------------------------------------------------ the decision table (pkg/inject/report_test.go)
+
+const INJECT = "linkerd.io/inject";
+
+function mkPod(
+  annotations: Record<string, string> | undefined,
+  spec: Pod["spec"] = { containers: [{ name: "app" }] },
+): Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "p", namespace: "ns", ...(annotations ? { annotations } : {}) },
+    spec,
+  };
+}
+
+function mkNamespace(annotations: Record<string, string> | undefined): KubeObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name: "ns", annotations } };
+}
+
+/** TestInjectable, the cases about pods (unsupported resource kinds are not modelled). */
+const INJECTABLE: Array<{
+  name: string;
+  spec: Pod["spec"];
+  pod?: Record<string, string>;
+  ns?: Record<string, string>;
+  injectable: boolean;
+  reasons: InjectSkipReason[];
+}> = [
+  {
+    name: "test case #0",
+    spec: { hostNetwork: false, containers: [{ name: "app" }] },
+    pod: { [INJECT]: "enabled" },
+    injectable: true,
+    reasons: [],
+  },
+  {
+    name: "test case #1",
+    spec: { hostNetwork: true, containers: [{ name: "app" }] },
+    pod: { [INJECT]: "enabled" },
+    injectable: false,
+    reasons: ["host_network_enabled"],
+  },
+  {
+    name: "test case #2",
+    spec: { containers: [{ name: "linkerd-proxy", image: "cr.l5d.io/linkerd/proxy:" }] },
+    pod: { [INJECT]: "enabled" },
+    injectable: false,
+    reasons: ["sidecar_already_exists"],
+  },
+  {
+    name: "test case #3",
+    spec: {
+      initContainers: [{ name: "linkerd-init", image: "cr.l5d.io/linkerd/proxy-init:" }],
+      containers: [{ name: "app" }],
+    },
+    pod: { [INJECT]: "enabled" },
+    injectable: false,
+    reasons: ["sidecar_already_exists"],
+  },
+  {
+    name: "test case #6",
+    ns: { [INJECT]: "enabled" },
+    spec: { hostNetwork: true, containers: [{ name: "app" }] },
+    pod: { [INJECT]: "disabled" },
+    injectable: false,
+    reasons: ["host_network_enabled", "injection_disable_annotation_present"],
+  },
+  {
+    name: "test case #8",
+    spec: { hostNetwork: true, containers: [{ name: "app" }] },
+    pod: {},
+    injectable: false,
+    reasons: ["host_network_enabled", "injection_enable_annotation_absent"],
+  },
+  {
+    name: "test case #9",
+    spec: {
+      hostNetwork: true,
+      containers: [{ name: "linkerd-proxy", image: "cr.l5d.io/linkerd/proxy:" }],
+    },
+    pod: {},
+    injectable: false,
+    reasons: [
+      "host_network_enabled",
+      "sidecar_already_exists",
+      "injection_enable_annotation_absent",
+    ],
+  },
+];
+
+Deno.test("TestInjectable", async (t) => {
+  for (const c of INJECTABLE) {
+    await t.step(c.name, () => {
+      const report = injectReport(mkPod(c.pod, c.spec), mkNamespace(c.ns));
+      assert.equal(report.injectable, c.injectable);
+      assert.deepEqual(report.reasons, c.reasons);
+    });
+  }
+});
+
+/** TestDisableByAnnotation: [pod value, namespace value, disabled?] ("" = absent). */
+const WEBHOOK_TABLE: Array<[string, string, boolean]> = [
+  ["enabled", "", false],
+  ["enabled", "enabled", false],
+  ["enabled", "disabled", false],
+  ["", "enabled", false],
+  ["disabled", "disabled", true],
+  ["disabled", "enabled", true],
+  ["disabled", "", true],
+  ["", "disabled", true],
+  ["", "", true],
+];
+
+Deno.test("TestDisableByAnnotation", async (t) => {
+  await t.step("webhook origin", async (t) => {
+    for (const [i, [pod, ns, disabled]] of WEBHOOK_TABLE.entries()) {
+      await t.step(`test case #${i}`, () => {
+        const report = injectReport(
+          mkPod(pod ? { [INJECT]: pod } : undefined),
+          mkNamespace(ns ? { [INJECT]: ns } : {}),
+        );
+        assert.equal(!report.injectable, disabled, `pod ${pod || "-"}, namespace ${ns || "-"}`);
+      });
+    }
+  });
+  await t.step("CLI origin", async (t) => {
+    const cases: Array<[string, boolean]> = [["", false], ["enabled", false], ["disabled", true]];
+    for (const [i, [pod, disabled]] of cases.entries()) {
+      await t.step(`test case #${i}`, () => {
+        const report = injectReport(
+          mkPod(pod ? { [INJECT]: pod } : undefined),
+          mkNamespace({ [INJECT]: "disabled" }),
+          "cli",
+        );
+        assert.equal(!report.injectable, disabled);
+      });
+    }
+  });
+});
+
+Deno.test("an invalid linkerd.io/inject on the namespace disables injection whatever the pod says", () => {
+  for (const pod of ["enabled", "ingress", "disabled", "bogus", ""]) {
+    const report = injectReport(
+      mkPod(pod ? { [INJECT]: pod } : undefined),
+      mkNamespace({ [INJECT]: "true" }),
+    );
+    assert.equal(report.injectable, false, `pod ${pod || "-"}`);
+    assert.deepEqual(report.reasons, ["invalid_inject_annotation_at_ns"]);
+  }
+  const pod = mkPod({ [INJECT]: "enabled" });
+  assert.equal(injectPod(pod, { namespace: mkNamespace({ [INJECT]: "yes" }) }), pod);
+});
+
+Deno.test("an invalid linkerd.io/inject on the pod disables injection in an enabled namespace", () => {
+  const report = injectReport(mkPod({ [INJECT]: "Enabled" }), mkNamespace({ [INJECT]: "enabled" }));
+  assert.deepEqual(report.reasons, ["invalid_inject_annotation_at_workload"]);
+});
+
+Deno.test("an empty linkerd.io/inject on the pod counts as absent", () => {
+  const report = injectReport(mkPod({ [INJECT]: "" }), mkNamespace({ [INJECT]: "enabled" }));
+  assert.deepEqual([report.injectable, report.annotationAt], [true, "namespace"]);
+});
+
+Deno.test("namespace config annotations are copied onto pods that only the pod enables", () => {
+  const ns = mkNamespace({
+    [INJECT]: "disabled",
+    "config.linkerd.io/proxy-log-level": "debug",
+    "config.linkerd.io/skip-inbound-ports": "9000",
+    "config.alpha.linkerd.io/proxy-wait-before-exit-seconds": "5",
+    "config.linkerd.io/not-a-proxy-setting": "x",
+    "example.com/owner": "team-a",
+  });
+  const pod = mkPod({ [INJECT]: "enabled", "config.linkerd.io/skip-inbound-ports": "8000" });
+  const out = injectPod(pod, { namespace: ns });
+  const ann = out.metadata.annotations ?? {};
+  assert.equal(ann["config.linkerd.io/proxy-log-level"], "debug");
+  assert.equal(ann["config.alpha.linkerd.io/proxy-wait-before-exit-seconds"], "5");
+  assert.equal(ann["config.linkerd.io/skip-inbound-ports"], "8000", "the pod's own value wins");
+  assert.equal(ann[INJECT], "enabled", "the pod's own value wins");
+  assert.equal(ann["config.linkerd.io/not-a-proxy-setting"], undefined, "not in ProxyAnnotations");
+  assert.equal(ann["example.com/owner"], undefined);
+  const proxy = out.spec?.initContainers?.find((c) => c.name === "linkerd-proxy");
+  assert.equal(envOf(proxy).get("LINKERD2_PROXY_LOG"), "debug");
+});
+
+Deno.test("the webhook copies linkerd.io/inject from an enabling namespace onto the pod", () => {
+  assert.deepEqual(
+    inheritedAnnotations(undefined, { [INJECT]: "enabled", "config.linkerd.io/proxy-uid": "7" }),
+    { [INJECT]: "enabled", "config.linkerd.io/proxy-uid": "7" },
+  );
+  const out = injectPod(mkPod(undefined), { namespace: mkNamespace({ [INJECT]: "enabled" }) });
+  assert.equal(out.metadata.annotations?.[INJECT], "enabled");
+});
+
+Deno.test("the webhook adds the default opaque ports the pod declares", () => {
+  const spec = {
+    containers: [{ name: "db", ports: [{ containerPort: 5432 }, { containerPort: 80 }] }],
+  };
+  const out = injectPod(mkPod({ [INJECT]: "enabled" }, spec), {});
+  assert.equal(out.metadata.annotations?.["config.linkerd.io/opaque-ports"], "5432");
+  const none = injectPod(mkPod({ [INJECT]: "enabled" }), {});
+  assert.equal(none.metadata.annotations?.["config.linkerd.io/opaque-ports"], undefined);
+  const cli = injectPod(mkPod({ [INJECT]: "enabled" }, spec), { origin: "cli" });
+  assert.equal(cli.metadata.annotations?.["config.linkerd.io/opaque-ports"], undefined);
 });

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
-import { KubeApiError } from "../../src/errors.ts";
+import { KubeApiError, KubeconfigError } from "../../src/errors.ts";
+import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import {
   createLiveSource,
   type CreateLiveSourceOptions,
@@ -609,6 +610,173 @@ Deno.test({
       } finally {
         client.close();
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "createLiveSource() words an unparsable kubeconfig without quoting it (KubeconfigError)",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/config`;
+      const secret = "yaml-snippet-SECRET-0a9b8c7d6e";
+      await Deno.writeTextFile(
+        path,
+        `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${secret}\n   bad: [indent\n`,
+      );
+      const err = await rejectsKube(
+        createLiveSource({ kubeconfigPath: path, env: {}, timeoutMs: 1000 }),
+        {
+          status: 0,
+          reason: "InvalidKubeconfig",
+          message:
+            /^Cannot load kubeconfig ".*config": it is not valid YAML at line \d+, column \d+: /,
+        },
+      );
+      assert.ok(err instanceof KubeconfigError);
+      assert.ok(!err.message.includes(secret), err.message);
+      // Not a mapping at all.
+      await Deno.writeTextFile(path, "just a string\n");
+      const e2 = await rejectsKube(
+        createLiveSource({ kubeconfigPath: path, env: {}, timeoutMs: 1000 }),
+        {
+          status: 0,
+          reason: "InvalidKubeconfig",
+        },
+      );
+      assert.ok(e2 instanceof KubeconfigError);
+      assert.match(e2.message, /it defines no contexts \(is it a kubeconfig\?/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("loadKubeConfig() reports EACCES as a permission problem of its own", () => {
+  class Refused {
+    loadFromFile(): never {
+      throw Object.assign(new Error("EACCES: permission denied, open '/k/config'"), {
+        code: "EACCES",
+      });
+    }
+  }
+  let caught: unknown;
+  try {
+    loadKubeConfig(
+      Refused as never,
+      { kind: "files", paths: ["/k/config"], origin: "path" },
+      undefined,
+    );
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof KubeconfigError, String(caught));
+  assert.equal(caught.reason, "PermissionDenied");
+  assert.match(
+    caught.message,
+    /^Cannot read kubeconfig "\/k\/config": permission denied \(EACCES\); make the file readable/,
+  );
+});
+
+Deno.test({
+  name:
+    "createLiveSource() never shows a server URL's userinfo, and exec plugin failures say how, not what",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const password = "server-userinfo-SECRET-55aa66bb";
+      const script = `${api.dir}/plugin.sh`;
+      await Deno.writeTextFile(script, `#!/bin/sh\necho "stderr-SECRET-77cc88dd" >&2\nexit 42\n`);
+      await Deno.chmod(script, 0o755);
+      const kc = stringifyYaml({
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": "userinfo",
+        clusters: [{
+          name: "userinfo",
+          cluster: {
+            server: api.url.replace("https://", `https://admin:${password}@`),
+            "certificate-authority-data": btoa(STANDIN_CA_PEM),
+          },
+        }],
+        users: [
+          { name: "t", user: { token: STANDIN_TOKEN } },
+          {
+            name: "e",
+            user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: script } },
+          },
+          {
+            name: "missing",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1",
+                command: "no-such-plugin-xyz",
+              },
+            },
+          },
+        ],
+        contexts: [
+          { name: "userinfo", context: { cluster: "userinfo", user: "t" } },
+          { name: "exec", context: { cluster: "userinfo", user: "e" } },
+          { name: "missing", context: { cluster: "userinfo", user: "missing" } },
+        ],
+      });
+      const path = `${api.dir}/userinfo`;
+      await Deno.writeTextFile(path, kc);
+      const src = await live({ kubeconfigPath: path });
+      assert.equal(src.server, api.url);
+      assert.equal(src.describe(), `cluster "userinfo" at ${api.url}`);
+      assert.equal((await src.list("pods")).length, 5, "requests still reach the server");
+      const exec = await live({ kubeconfigPath: path, context: "exec" });
+      const err = await rejectsKube(exec.list("pods"), { status: 0, reason: "Credentials" });
+      assert.ok(err instanceof KubeconfigError);
+      assert.match(
+        err.message,
+        /the exec plugin "plugin\.sh" failed with exit code 42; its output is not shown/,
+      );
+      assert.ok(!err.message.includes("stderr-SECRET"), err.message);
+      assert.ok(!err.message.includes(password), err.message);
+      const missing = await live({ kubeconfigPath: path, context: "missing" });
+      const e2 = await rejectsKube(missing.list("pods"), { status: 0, reason: "Credentials" });
+      assert.match(e2.message, /the exec plugin "no-such-plugin-xyz" was not found/);
+    });
+  },
+});
+
+Deno.test({
+  name: "a hanging exec plugin does not hold a call past its signal, and close() kills it",
+  async fn() {
+    await withStandin({}, async (api, live) => {
+      const script = `${api.dir}/hang.sh`;
+      await Deno.writeTextFile(script, `#!/bin/sh\nexec sleep 60\n`);
+      await Deno.chmod(script, 0o755);
+      const path = `${api.dir}/hang-config`;
+      await Deno.writeTextFile(
+        path,
+        stringifyYaml({
+          apiVersion: "v1",
+          kind: "Config",
+          "current-context": "hang",
+          clusters: [{
+            name: "c",
+            cluster: { server: api.url, "certificate-authority-data": btoa(STANDIN_CA_PEM) },
+          }],
+          users: [{
+            name: "u",
+            user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: script } },
+          }],
+          contexts: [{ name: "hang", context: { cluster: "c", user: "u" } }],
+        }),
+      );
+      const src = await live({ kubeconfigPath: path, cacheTtlMs: 3000 });
+      const t0 = performance.now();
+      await assert.rejects(
+        src.list("pods", { signal: AbortSignal.timeout(300) }),
+        (e: unknown) => e instanceof DOMException && e.name === "TimeoutError",
+      );
+      assert.ok(performance.now() - t0 < 1_500);
+      assert.equal(api.received, 0, "no request was sent without credentials");
+      await src.close(); // kills the plugin: the test's resource sanitizer would see it otherwise
     });
   },
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ManifestError } from "../../src/errors.ts";
 import { loadManifests } from "../../src/kube/manifests.ts";
 import { type KubeObject, positionOf } from "../../src/kube/types.ts";
-import { parseManifestText } from "../../src/kube/yaml_docs.ts";
+import { fieldLine, parseManifestText } from "../../src/kube/yaml_docs.ts";
 import { isMeshed, type Pod, proxyContainer, proxyVersionOf } from "../../src/mesh/pods.ts";
 
 const FIXTURES = new URL("../fixtures/manifests/", import.meta.url).pathname;
@@ -40,29 +40,29 @@ Deno.test("parseManifestText() reads JSON", () => {
   assert.equal(parseManifestText(tabbed, "t.json").entries[0]?.object.metadata.name, "t");
 });
 
-Deno.test("parseManifestText() throws ManifestError naming the file and line", () => {
-  const err = assert.throws(() => parseManifestText(BROKEN, "broken.yaml"), (e: unknown) => {
-    assert.ok(e instanceof ManifestError);
-    assert.equal(e.file, "broken.yaml");
-    assert.equal(e.line, 10);
-    assert.match(e.message, /^Cannot parse manifest "broken\.yaml" at line 10: All mapping items/);
-    return true;
-  });
-  assert.equal(err, undefined);
+Deno.test("parseManifestText() reports a parse error with its line and keeps the other documents", () => {
+  const { entries, problems } = parseManifestText(BROKEN, "broken.yaml");
+  assert.deepEqual(entries.map((e) => e.object.metadata.name), ["fine"]);
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]!.file, "broken.yaml");
+  assert.equal(problems[0]!.line, 10);
+  assert.equal(problems[0]!.severity, "error");
+  assert.equal(problems[0]!.rule, "manifest-parse-error");
+  assert.match(problems[0]!.message, /line 10, column 1\): All mapping items must start/);
 });
 
-Deno.test("loadManifests() reports a parse error with file and line", async () => {
+Deno.test("loadManifests() turns a parse error into a problem with file and line", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/apps`);
     await Deno.writeTextFile(`${dir}/apps/broken.yaml`, BROKEN);
-    await assert.rejects(() => loadManifests([dir]), (e: unknown) => {
-      assert.ok(e instanceof ManifestError);
-      assert.equal(e.file, `${dir}/apps/broken.yaml`);
-      assert.equal(e.line, 10);
-      assert.match(e.message, /broken\.yaml" at line 10/);
-      return true;
-    });
+    const src = await loadManifests([dir]);
+    assert.ok(await src.get("namespaces", "fine"));
+    assert.deepEqual(src.problems.map((p) => [p.file, p.line, p.rule]), [
+      [`${dir}/apps/broken.yaml`, 10, "manifest-parse-error"],
+    ]);
+    assert.match(src.warnings[0]!, /broken\.yaml:10: Cannot parse YAML/);
+    assert.match(src.describe(), /; 1 load error\)$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -82,7 +82,7 @@ Deno.test("loadManifests() reads folders recursively in name order, skipping hid
     "linkerd/config.yaml",
     "namespace.yaml",
   ]);
-  assert.equal(src.describe(), `manifests: ${GITOPS} (5 files, 8 objects)`);
+  assert.equal(src.describe(), `manifests: ${GITOPS} (5 files, 8 objects; 1 load warning)`);
   assert.equal(await src.get("namespaces", "hidden"), undefined);
 });
 
@@ -175,5 +175,38 @@ Deno.test("loadManifests() is deterministic", async () => {
   const a = await loadManifests([GITOPS, `${FIXTURES}dump.yaml`]);
   const b = await loadManifests([GITOPS, `${FIXTURES}dump.yaml`]);
   assert.deepEqual(a.all(), b.all());
-  assert.equal(a.describe(), `manifests: ${GITOPS}, ${FIXTURES}dump.yaml (6 files, 10 objects)`);
+  assert.equal(
+    a.describe(),
+    `manifests: ${GITOPS}, ${FIXTURES}dump.yaml (6 files, 10 objects; 1 load warning)`,
+  );
+});
+
+Deno.test("fieldLine() gives the line of a field's key in YAML, List items and JSON", () => {
+  const dump = parseManifestText(Deno.readTextFileSync(`${FIXTURES}dump.yaml`), "dump.yaml");
+  const [pod, deploy] = dump.entries.map((e) => e.object);
+  assert.equal(fieldLine(pod!, []), 6);
+  assert.equal(fieldLine(pod!, ["metadata", "annotations", "linkerd.io/proxy-version"]), 16);
+  assert.equal(fieldLine(pod!, ["spec", "containers", 0, "image"]), 24);
+  assert.equal(fieldLine(deploy!, ["spec", "template", "spec", "containers", 0, "name"]), 43);
+  assert.equal(fieldLine(deploy!, ["spec", "nope", "deeper"]), 33, "deepest ancestor: spec");
+
+  const text = "---\n# c\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n" +
+    "    - port: 80\n      targetPort: http\n";
+  const [svc] = parseManifestText(text, "s.yaml").entries.map((e) => e.object);
+  assert.equal(fieldLine(svc!, ["spec", "ports", 0, "targetPort"]), 10);
+
+  const json = JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "a" } });
+  const list = JSON.stringify(
+    { apiVersion: "v1", kind: "List", items: [JSON.parse(json), JSON.parse(json)] },
+    null,
+    2,
+  );
+  const entries = parseManifestText(`${json}\n${list}`, "l.json").entries.map((e) => e.object);
+  assert.equal(fieldLine(entries[0]!, ["metadata", "name"]), 1);
+  assert.equal(fieldLine(entries[2]!, []), 13);
+  assert.equal(fieldLine(entries[2]!, ["metadata", "name"]), 17);
+  assert.equal(
+    fieldLine({ apiVersion: "v1", kind: "Pod", metadata: { name: "x" } }, []),
+    undefined,
+  );
 });

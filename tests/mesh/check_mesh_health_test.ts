@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
+import { KubeApiError } from "../../src/errors.ts";
 import { MemorySource } from "../../src/kube/memory.ts";
+import type { ResourceKey } from "../../src/kube/resources.ts";
+import type { ListOptions } from "../../src/kube/source.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { HealthReport } from "../../src/mesh/health.ts";
-import { runTool } from "../../src/tools/_spec.ts";
+import { DATA_SOURCE_SHAPE, runTool } from "../../src/tools/_spec.ts";
 import { meshTools } from "../../src/tools/mesh.ts";
 import { objectsFromYaml, testDeps, upstreamFixture } from "../_helpers.ts";
 import { RbacSource } from "../support/rbac_source.ts";
@@ -27,7 +30,8 @@ async function check(
   const outcome = await runTool(spec, args, deps);
   if (!outcome.ok) throw new Error(outcome.error);
   // the structured result matches the advertised output schema exactly
-  z.object(spec.outputSchema).strict().parse(outcome.data);
+  z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) }).strict()
+    .parse(outcome.data);
   return outcome.data as HealthReport;
 }
 
@@ -421,7 +425,7 @@ Deno.test("check_mesh_health rejects a namespace that is not a DNS-1123 label", 
   assert(!outcome.ok);
   assert.match(
     outcome.error,
-    /Invalid arguments for check_mesh_health: namespace: must be a Kubernetes namespace name/,
+    /Invalid arguments for check_mesh_health: namespace: Cannot use namespace .*: a Kubernetes namespace name must be/,
   );
   const extra = await runTool(spec, { namespaces: "linkerd" }, testDeps([]));
   assert(!extra.ok);
@@ -469,7 +473,8 @@ Deno.test("check_mesh_health keeps the control-plane checks when RBAC forbids po
   });
   const outcome = await runTool(spec, {}, deps);
   assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
-  z.object(spec.outputSchema).strict().parse(outcome.data);
+  z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) }).strict()
+    .parse(outcome.data);
   const r = outcome.data as HealthReport;
   // Everything but the data plane is checked as before.
   const notDataPlane = (rep: HealthReport) =>
@@ -497,4 +502,92 @@ Deno.test("check_mesh_health still fails when RBAC forbids the control-plane nam
   const outcome = await runTool(spec, {}, deps);
   assert.equal(outcome.ok, false);
   assert.match(!outcome.ok ? outcome.error : "", /in the namespace "linkerd".*forbidden by RBAC/);
+});
+
+Deno.test("check_mesh_health degrades an extension namespace that RBAC does not grant", async (t) => {
+  const objects = [...meshObjects({ viz: true }), appPod("emojivoto", "web-1", { app: "web" })];
+  const full = await check(objects, {}, { kind: "live" });
+  await t.step("viz and multicluster forbidden (403): one warning each", async () => {
+    const src = new RbacSource(objects, { namespaces: ["linkerd-viz", "linkerd-multicluster"] });
+    const outcome = await runTool(spec, {}, testDeps(objects, { cluster: src }));
+    assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
+    z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) }).strict()
+      .parse(outcome.data);
+    const r = outcome.data as HealthReport;
+    assert.equal(r.healthy, true, JSON.stringify(r.checks, null, 1));
+    assert.match(r.summary, /is healthy/);
+    for (
+      const [cat, ns, ext] of [
+        ["linkerd-viz", "linkerd-viz", "viz"],
+        ["linkerd-multicluster", "linkerd-multicluster", "multicluster"],
+      ] as const
+    ) {
+      const checks = r.checks.filter((c) => c.category === cat);
+      assert.deepEqual(checks.map((c) => c.status), ["warning"], JSON.stringify(checks));
+      assert.match(checks[0]!.message, new RegExp(`Cannot read .* in namespace "${ns}"`));
+      assert.match(checks[0]!.message, /forbidden by RBAC \(403\)/);
+      assert.match(checks[0]!.message, new RegExp(`User "test" cannot list resource`));
+      assert.match(checks[0]!.hint, new RegExp(`Grant the identity .* in "${ns}"`));
+      assert.match(
+        checks[0]!.hint,
+        new RegExp(`ignore this if the ${ext} extension is not installed`),
+      );
+    }
+    // The control-plane checks are those of a full read (the data plane degrades as usual).
+    const core = (rep: HealthReport) =>
+      rep.checks.filter((c) =>
+        !["linkerd-viz", "linkerd-multicluster", "linkerd-data-plane"].includes(c.category)
+      );
+    assert.deepEqual(core(r), core(full));
+  });
+  await t.step("a namespace answered with 404 degrades too", async () => {
+    class NoNamespace extends MemorySource {
+      override list(resource: ResourceKey, opts: ListOptions = {}): Promise<KubeObject[]> {
+        if (opts.namespace === "linkerd-multicluster") {
+          return Promise.reject(
+            new KubeApiError('namespaces "linkerd-multicluster" not found', {
+              status: 404,
+              reason: "NotFound",
+            }),
+          );
+        }
+        return super.list(resource, opts);
+      }
+    }
+    const src = new NoNamespace(objects, { kind: "live", description: "404 test" });
+    const outcome = await runTool(spec, {}, testDeps(objects, { cluster: src }));
+    assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
+    const r = outcome.data as HealthReport;
+    const mc = r.checks.filter((c) => c.category === "linkerd-multicluster");
+    assert.deepEqual(mc.map((c) => c.status), ["warning"]);
+    assert.match(mc[0]!.message, /not found \(404\)/);
+    // viz was readable and is checked as usual
+    assert.deepEqual(
+      r.checks.filter((c) => c.category === "linkerd-viz"),
+      full.checks.filter((c) => c.category === "linkerd-viz"),
+    );
+  });
+  await t.step("Links stay checked when their namespace is unreadable", async () => {
+    const link = {
+      apiVersion: "multicluster.linkerd.io/v1alpha3",
+      kind: "Link",
+      metadata: { name: "east", namespace: "linkerd-multicluster" },
+      spec: { targetClusterName: "east" },
+    } as KubeObject;
+    const withLink = [...objects, link];
+    const src = new RbacSource(withLink, {
+      namespaces: ["linkerd-multicluster"],
+      allowAllNamespaces: true,
+    });
+    const outcome = await runTool(spec, {}, testDeps(withLink, { cluster: src }));
+    assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
+    const r = outcome.data as HealthReport;
+    const mc = r.checks.filter((c) => c.category === "linkerd-multicluster");
+    assert.deepEqual(mc.map((c) => [c.name, c.status]), [
+      ["multicluster extension is installed", "warning"],
+      ["Link CRD exists", "error"], // the fixture's CRDs have no Link CRD
+      ["Link resources are valid", "error"], // no clusterCredentialsSecret
+    ]);
+    // no "service mirror controllers are running" error: that Deployment could not be read
+  });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { ServicesPage } from "../../src/mesh/services.ts";
-import { runTool } from "../../src/tools/_spec.ts";
+import { DATA_SOURCE_SHAPE, runTool } from "../../src/tools/_spec.ts";
 import { meshTools } from "../../src/tools/mesh.ts";
 import { objectsFromYaml, testDeps, upstreamFixture } from "../_helpers.ts";
 import { appPod, service } from "./_fixtures.ts";
@@ -15,7 +15,8 @@ async function list(
 ): Promise<ServicesPage & { namespace?: string }> {
   const outcome = await runTool(spec, args, testDeps(objects));
   if (!outcome.ok) throw new Error(outcome.error);
-  z.object(spec.outputSchema).strict().parse(outcome.data);
+  z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) }).strict()
+    .parse(outcome.data);
   return outcome.data as ServicesPage;
 }
 
@@ -118,7 +119,7 @@ Deno.test("list_meshed_services explains an empty answer", async () => {
   assert.deepEqual(unmeshed.services, []);
   assert.match(
     unmeshed.note!,
-    /1 Service\(s\) in the cluster select pods but none is meshed; pass includeUnmeshed: true/,
+    /1 Service\(s\) in the cluster select pods but none is meshed; pass include_unmeshed: true/,
   );
   const none = await list(shop(), { namespace: "nowhere" });
   assert.equal(none.note, 'No Services found in namespace "nowhere"; check the namespace name');
@@ -205,7 +206,7 @@ Deno.test("list_meshed_services rejects bad cursors and arguments", async (t) =>
   await t.step("namespace not a DNS-1123 label", async () => {
     assert.match(
       await listError(objects, { namespace: "Shop" }),
-      /namespace: must be a Kubernetes namespace name/,
+      /namespace: Cannot use namespace .*: a Kubernetes namespace name must be a DNS-1123 label/,
     );
     assert.match(await listError(objects, { namespace: "-x" }), /namespace/);
   });
@@ -280,4 +281,17 @@ Deno.test("list_meshed_services stays bounded and fast on 10,000 pods", async ()
   assert(r.nextCursor);
   assert(JSON.stringify(r).length < 60_000, "one page must stay small");
   assert(ms < 3000, `took ${ms} ms`);
+});
+
+Deno.test("list_meshed_services takes include_unmeshed, and includeUnmeshed as its deprecated alias", async () => {
+  const names = (r: ServicesPage) => r.services.map((s) => s.service);
+  assert.deepEqual(names(await list(shop(), { include_unmeshed: true })), ["api", "db", "web"]);
+  assert.deepEqual(names(await list(shop(), { includeUnmeshed: true })), ["api", "db", "web"]);
+  assert.deepEqual(names(await list(shop(), { include_unmeshed: false })), ["api", "web"]);
+  assert.match(
+    await listError(shop(), { include_unmeshed: true, includeUnmeshed: false }),
+    /Cannot use both include_unmeshed and includeUnmeshed/,
+  );
+  const desc = (spec.inputSchema as Record<string, { description?: string }>)["includeUnmeshed"];
+  assert.match(desc?.description ?? "", /Deprecated: use include_unmeshed/);
 });

@@ -273,3 +273,52 @@ Deno.test("metrics tools: hostile arguments are rejected before any query is sen
   const range = await runTool(tools[0]!, { ...ARGS.get_service_metrics, time_range: "31d" }, deps);
   assert.ok(!range.ok && /between 1m and 30d/.test(range.error));
 });
+
+Deno.test("metrics tools: unexpected Prometheus shapes, huge answers and throttling are clear errors", async () => {
+  const MiB = 1024 * 1024;
+  const cases: Array<[() => Response, RegExp]> = [
+    [
+      () => Response.json({ status: "success", data: { resultType: "vector", result: [null] } }),
+      // Range queries (trends) are told they got a vector.
+      /unexpected answer from Prometheus at http:\/\/127\.0\.0\.1:\d+: data\.(result\[0\]: expected object|resultType: expected "matrix", got "vector")/,
+    ],
+    [
+      () =>
+        Response.json({
+          status: "success",
+          data: { resultType: "matrix", result: [{ metric: {}, values: [[1, null]] }] },
+        }),
+      /unexpected answer from Prometheus at .*: data\.result(Type: expected "vector"|\[0\]\.values\[0\]\[1\]: expected string)/,
+    ],
+    [() => new Response("<<<garbage>>>"), /unexpected answer from Prometheus at .*: not JSON/],
+    [
+      () =>
+        new Response(new Uint8Array(20 * MiB).fill(32), {
+          headers: { "content-type": "application/json" },
+        }),
+      /response from Prometheus at http:\/\/127\.0\.0\.1:\d+ larger than 16 MiB/,
+    ],
+    [
+      () => new Response("busy", { status: 429, headers: { "retry-after": "3600" } }),
+      /HTTP 429 .*retry after 3600 s, more than the time left/,
+    ],
+  ];
+  for (const [res, re] of cases) {
+    const srv = serve(res);
+    try {
+      await eachTool(depsFor(srv.url, 2000), (name, out, ms) => {
+        assert.ok(!out.ok, `${name} succeeded`);
+        assert.match(out.error, re, `${name}: ${out.error}`);
+        assert.doesNotMatch(
+          out.error,
+          /Cannot read properties|failed unexpectedly|TypeError/,
+          name,
+        );
+        assert.ok(ms < 5_000, `${name} took ${ms} ms`);
+      });
+    } finally {
+      srv.close();
+      await srv.done;
+    }
+  }
+});

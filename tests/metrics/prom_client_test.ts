@@ -121,7 +121,10 @@ Deno.test("HttpPromClient maps Prometheus errors, HTTP errors and warnings", asy
       new Response("", { status: 401, statusText: "Unauthorized" }),
       /HTTP 401.*LINKERD_PROMETHEUS_TOKEN/,
     ],
-    [new Response("<html>login</html>", { status: 200 }), /not a Prometheus API response/],
+    [
+      new Response("<html>login</html>", { status: 200 }),
+      /unexpected answer from Prometheus at http:\/\/p: not JSON/,
+    ],
   ];
   for (const [res, re] of cases) {
     const { fetch } = fakeFetch(() => res);
@@ -307,4 +310,29 @@ Deno.test("createPromClient() falls back through a live cluster's proxyGet", asy
   // Manifests or demo sources: the URL only.
   const manifests = { ...live, kind: "manifests" as const };
   assert.ok(createPromClient(config, { cluster: manifests }) instanceof Http);
+});
+
+Deno.test("HttpPromClient turns URL userinfo into basic auth and never shows it", async () => {
+  const { fetch, seen } = fakeFetch(() => new Response("down", { status: 502 }));
+  const c = new HttpPromClient({
+    url: "https://ops:s3cr%40t-pass@prom.example:9090/prefix/",
+    timeoutMs: 1000,
+    fetch,
+  });
+  assert.equal(c.url, "https://prom.example:9090/prefix");
+  assert.equal(c.describe(), "https://prom.example:9090/prefix");
+  const err = await c.query("up").then(() => undefined, (e: Error) => e);
+  assert.ok(err instanceof PromQueryError);
+  assert.match(
+    err.message,
+    /^Prometheus at https:\/\/prom\.example:9090\/prefix answered HTTP 502/,
+  );
+  assert.ok(!err.message.includes("s3cr"), err.message);
+  assert.equal(seen[0]!.url, "https://prom.example:9090/prefix/api/v1/query");
+  assert.equal(seen[0]!.headers.get("authorization"), `Basic ${btoa("ops:s3cr@t-pass")}`);
+  // Explicit credentials win over the URL's.
+  new HttpPromClient({ url: "http://a:b@p", timeoutMs: 1000, bearerToken: "tok", fetch })
+    .query("up").catch(() => {});
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(seen[1]!.headers.get("authorization"), "Bearer tok");
 });

@@ -4,10 +4,9 @@
  * generator's true values, and every query they send parses as PromQL.
  */
 import assert from "node:assert/strict";
-import { z } from "zod";
 import { HttpPromClient, RecordingPromClient } from "../../src/metrics/prom_client.ts";
 import { inboundResponsesQuery } from "../../src/metrics/queries.ts";
-import { runTool, type ToolDeps } from "../../src/tools/_spec.ts";
+import { resultSchema, runTool, type ToolDeps } from "../../src/tools/_spec.ts";
 import { metricsTools } from "../../src/tools/metrics.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { testDeps } from "../_helpers.ts";
@@ -49,7 +48,7 @@ async function call(
   const out = await runTool(spec, args, deps);
   assert.ok(out.ok, `${name} failed: ${!out.ok && out.error}`);
   // The answer matches the declared output schema.
-  z.object(spec.outputSchema).strict().parse(out.data);
+  resultSchema(spec).strict().parse(out.data);
   return out.data;
 }
 

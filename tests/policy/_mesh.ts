@@ -71,7 +71,13 @@ export function podsFromWorkloads(
         namespace: w.metadata.namespace ?? "default",
         labels: {
           ...(template.metadata?.labels ?? {}),
-          ...(meshed ? { "linkerd.io/control-plane-ns": "linkerd" } : {}),
+          // the injector also names the pod's owner (`linkerd.io/proxy-deployment: web`)
+          ...(meshed
+            ? {
+              "linkerd.io/control-plane-ns": "linkerd",
+              [`linkerd.io/proxy-${w.kind.toLowerCase()}`]: w.metadata.name,
+            }
+            : {}),
         },
         annotations,
       },

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { runTool, type ToolSpec } from "../../src/tools/_spec.ts";
+import { DATA_SOURCE_SHAPE, runTool, type ToolSpec } from "../../src/tools/_spec.ts";
 import { policyTools } from "../../src/tools/policy.ts";
 import { demoObjects } from "../../src/demo/mod.ts";
 import { testDeps, upstreamFixture } from "../_helpers.ts";
@@ -31,16 +31,21 @@ const EMOJIVOTO = podsFromWorkloads(
 async function call(name: string, args: unknown, env: Record<string, string> = {}) {
   const spec = tool(name);
   const out = await runTool(spec, args, testDeps(EMOJIVOTO, { env }));
-  if (out.ok) z.object(spec.outputSchema).strict().parse(out.data);
+  // runTool adds `dataSource` to every result (the server adds it to every output schema)
+  if (out.ok) {
+    z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE).strict() }).strict()
+      .parse(out.data);
+  }
   return out;
 }
 
-Deno.test("policyTools() describes three read-only tools with described inputs", () => {
+Deno.test("policyTools() describes four read-only tools with described inputs", () => {
   const tools = policyTools();
   assert.deepEqual(tools.map((t) => t.name), [
     "analyze_connectivity",
     "get_allowed_targets",
     "get_allowed_sources",
+    "get_inbound_policy",
   ]);
   for (const t of tools) {
     assert.equal(t.annotations.readOnlyHint, true);
@@ -184,9 +189,11 @@ Deno.test("get_allowed_sources lists Services and non-Service principals", async
   assert.deepEqual(data.allowedSources.map((s) => `${s.kind}:${s.principal}`), [
     "service:emojivoto/emoji-svc",
     "service:emojivoto/web-svc",
+    // vote-bot has no Service but is a client the proxy admits (default all-unauthenticated port)
+    "workload:emojivoto/Deployment/vote-bot",
     "unauthenticated:any client, meshed or not",
   ]);
-  assert.equal(data.totalSources, 3);
+  assert.equal(data.totalSources, 4);
 });
 
 Deno.test("get_allowed_sources fails for a missing target", async () => {
@@ -210,7 +217,11 @@ async function analyzeWith(rules: RbacRules | undefined, args: Record<string, un
   const spec = tool("analyze_connectivity");
   const cluster = new RbacSource(DEMO, rules ?? { allowAllNamespaces: true });
   const out = await runTool(spec, args, testDeps(DEMO, { cluster }));
-  if (out.ok) z.object(spec.outputSchema).strict().parse(out.data);
+  // runTool adds `dataSource` to every result (the server adds it to every output schema)
+  if (out.ok) {
+    z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE).strict() }).strict()
+      .parse(out.data);
+  }
   return { out, calls: cluster.calls };
 }
 
@@ -336,7 +347,8 @@ spec:
     const cluster = new RbacSource(objects, rules);
     const out = await runTool(spec, args, testDeps(objects, { cluster }));
     assert.ok(out.ok, !out.ok ? out.error : "");
-    z.object(spec.outputSchema).strict().parse(out.data);
+    z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE).strict() }).strict()
+      .parse(out.data);
     // deno-lint-ignore no-explicit-any
     return { d: out.data as any, calls: cluster.calls };
   };

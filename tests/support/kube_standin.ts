@@ -2,7 +2,11 @@
  * A Kubernetes API stand-in for tests: HTTPS with a self-signed CA (the TEST-ONLY
  * certificates in `certs/`), bearer-token auth, list/get/watch with label selectors,
  * `limit`/`continue` pagination and `Status` errors, plus knobs for latency and
- * failures and a log of the requests it answered. It serves exactly the resources of
+ * failures and a log of the requests it answered.
+ *
+ * Fault injection ({@linkcode Standin.fault}): hang (never answer), garbage (a body that is not
+ * what was asked for), huge bodies (streamed, never held in memory), endless `continue` pages,
+ * 429/503 with `Retry-After`, and error bodies that echo the request's `Authorization` header. It serves exactly the resources of
  * `RESOURCES` (every listed version, unless told not to) and writes a kubeconfig.
  *
  * The real `@kubernetes/client-node` talks to it over the network.
@@ -69,6 +73,26 @@ export interface StandinOptions {
   tokenReviews?: Record<string, string>;
 }
 
+/** Faults the stand-in can inject (see {@linkcode Standin.fault}); all off by default. */
+export interface StandinFaults {
+  /** Never answer (until the client goes away or the stand-in closes). */
+  hang?: boolean;
+  /** Answer every request 200 with this body (content type `application/json`). */
+  garbage?: string;
+  /** Answer every request 200 with a JSON-looking body of this many bytes, streamed. */
+  hugeBytes?: number;
+  /** Every list page carries a fresh `continue` token (the list never ends). */
+  endlessContinue?: boolean;
+  /** The next `times` requests get `status` with `Retry-After: retryAfter` (seconds). */
+  throttle?: { status: 429 | 503; retryAfter?: string; times: number };
+  /**
+   * Every request fails with `status` (default 500) and an error body that echoes the
+   * request's `Authorization` header: as a Kubernetes `Status` message (`"status"`) or as
+   * plain text (`"text"`).
+   */
+  echoAuthorization?: { as: "status" | "text"; status?: number };
+}
+
 /** A running stand-in. */
 export interface Standin {
   /** `https://127.0.0.1:PORT`. */
@@ -84,6 +108,15 @@ export interface Standin {
   readonly dir: string;
   /** Requests answered so far, oldest first. */
   readonly requests: StandinRequest[];
+  /** Requests received so far (answered or not: a hung request counts at once). */
+  readonly received: number;
+  /** Body bytes the `hugeBytes` fault has sent so far. */
+  readonly hugeBytesSent: number;
+  /** Requests in flight (received, not yet answered or abandoned). */
+  readonly inFlight: number;
+  /** Sets (merges) faults; `fault({})` leaves them, {@linkcode clearFaults} removes them. */
+  fault(faults: StandinFaults): void;
+  clearFaults(): void;
   setLatency(ms: number): void;
   /** The next `n` requests fail with `status` (default 500). */
   failNext(n: number, status?: number): void;
@@ -126,7 +159,13 @@ function index(objects: readonly KubeObject[]): Indexed {
   return { byKey, resourceVersion: rv };
 }
 
-function status(code: number, reason: string, message: string, details?: object): Response {
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  details?: object,
+  headers: Record<string, string> = {},
+): Response {
   return Response.json(
     {
       kind: "Status",
@@ -138,7 +177,7 @@ function status(code: number, reason: string, message: string, details?: object)
       ...(details ? { details } : {}),
       code,
     },
-    { status: code },
+    { status: code, headers },
   );
 }
 
@@ -225,6 +264,11 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   const token = opts.token === undefined ? STANDIN_TOKEN : opts.token;
   const requests: StandinRequest[] = [];
   const closing = new AbortController();
+  let faults: StandinFaults = {};
+  let received = 0;
+  let inFlight = 0;
+  let hugeBytesSent = 0;
+  let endlessPage = 0;
 
   function isServed(route: Route): boolean {
     const r = RESOURCES[route.key];
@@ -293,6 +337,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     if (cont) {
       try {
         offset = (JSON.parse(atob(cont)) as { o: number }).o;
+        if (faults.endlessContinue) offset = 0;
         if (!Number.isInteger(offset) || offset < 0) throw new TypeError("bad offset");
       } catch {
         return status(400, "BadRequest", "continue key is not valid: bad token");
@@ -302,7 +347,9 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     const end = limit > 0 ? Math.min(items.length, offset + limit) : items.length;
     const page = items.slice(offset, end).map((o) => withVersion(o, route));
     const metadata: Record<string, unknown> = { resourceVersion: String(state.resourceVersion) };
-    if (end < items.length) {
+    if (faults.endlessContinue) {
+      metadata["continue"] = btoa(JSON.stringify({ o: 0, endless: ++endlessPage }));
+    } else if (end < items.length) {
       metadata["continue"] = btoa(JSON.stringify({ o: end }));
       metadata["remainingItemCount"] = items.length - end;
     }
@@ -403,18 +450,93 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     },
   }, async (req) => {
     const url = new URL(req.url);
-    await sleep(latencyMs, closing.signal);
-    const res = req.method === "POST" && url.pathname === TOKEN_REVIEWS && opts.tokenReviews
-      ? await reviewToken(req, opts.tokenReviews)
-      : answer(req, url);
+    received++;
+    inFlight++;
+    try {
+      await sleep(latencyMs, closing.signal);
+      const faulty = await injected(req);
+      const res = faulty ??
+        (req.method === "POST" && url.pathname === TOKEN_REVIEWS && opts.tokenReviews
+          ? await reviewToken(req, opts.tokenReviews)
+          : answer(req, url));
+      record(req, url, res);
+      return res;
+    } finally {
+      inFlight--;
+    }
+  });
+
+  /** The answer of an injected fault, or `undefined` to answer normally. */
+  async function injected(req: Request): Promise<Response | undefined> {
+    if (faults.hang) {
+      await new Promise<void>((resolve) => {
+        const gone = AbortSignal.any([req.signal, closing.signal]);
+        if (gone.aborted) return resolve();
+        gone.addEventListener("abort", () => resolve(), { once: true });
+      });
+      return new Response(null, { status: 504 });
+    }
+    const t = faults.throttle;
+    if (t && t.times > 0) {
+      t.times--;
+      return status(
+        t.status,
+        t.status === 429 ? "TooManyRequests" : "ServiceUnavailable",
+        "stand-in is throttling",
+        undefined,
+        t.retryAfter !== undefined ? { "retry-after": t.retryAfter } : {},
+      );
+    }
+    const echo = faults.echoAuthorization;
+    if (echo) {
+      const auth = req.headers.get("authorization") ?? "(none)";
+      const code = echo.status ?? 500;
+      if (echo.as === "text") {
+        return new Response(`upstream proxy error; request had Authorization: ${auth}\n`, {
+          status: code,
+          headers: { "content-type": "text/plain" },
+        });
+      }
+      return status(
+        code,
+        "InternalError",
+        `internal error handling request with header authorization=${auth} and ${auth}`,
+      );
+    }
+    if (faults.garbage !== undefined) {
+      return new Response(faults.garbage, { headers: { "content-type": "application/json" } });
+    }
+    if (faults.hugeBytes !== undefined) {
+      const total = faults.hugeBytes;
+      const chunk = new TextEncoder().encode(
+        `{"metadata":{"name":"x"},"filler":"${"x".repeat(65_000)}"},`,
+      );
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('{"kind":"PodList","items":['));
+        },
+        pull(c) {
+          if (sent >= total) return c.close();
+          const n = Math.min(chunk.length, total - sent);
+          c.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
+          sent += n;
+          hugeBytesSent += n;
+        },
+      }, { highWaterMark: 1 });
+      return new Response(body, { headers: { "content-type": "application/json" } });
+    }
+    return undefined;
+  }
+
+  function record(req: Request, url: URL, res: Response): void {
     requests.push({
       method: req.method,
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       status: res.status,
     });
-    return res;
-  });
+  }
 
   const port = server.addr.port;
   const url = `https://127.0.0.1:${port}`;
@@ -429,6 +551,21 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     kubeconfigPath,
     dir,
     requests,
+    get received() {
+      return received;
+    },
+    get hugeBytesSent() {
+      return hugeBytesSent;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    fault(f) {
+      faults = { ...faults, ...f };
+    },
+    clearFaults() {
+      faults = {};
+    },
     setLatency(ms) {
       latencyMs = ms;
     },
@@ -468,7 +605,7 @@ function standinKubeconfig(
   const caData = btoa(STANDIN_CA_PEM);
   const users = [
     { name: "standin", user: token !== null ? { token } : {} },
-    { name: "standin-wrong-token", user: { token: "wrong-token" } },
+    { name: "standin-wrong-token", user: { token: "wrong-token-0123456789" } },
     ...extra.map((c) => ({ name: c.name, user: c.token ? { token: c.token } : {} })),
   ];
   const contexts = [

@@ -1,8 +1,17 @@
 /**
- * A deterministic synthetic meshed cluster for scale tests and benchmarks: a Linkerd
- * control plane (namespace, deployments, pods, `linkerd-config`, trust roots), and
- * application namespaces with Deployments, ReplicaSets, Pods, Services,
- * ServiceAccounts, Servers and AuthorizationPolicies.
+ * The one synthetic-mesh generator for scale tests and benchmarks; deterministic.
+ *
+ * - {@linkcode syntheticCluster}: a live-like meshed cluster (the Kubernetes API stand-in,
+ *   `list_meshed_services` and live-source benches): a Linkerd control plane (namespace,
+ *   deployments, pods, `linkerd-config`, trust roots) and application namespaces with
+ *   Deployments, ReplicaSets, Pods with status, Services, ServiceAccounts, Servers and
+ *   AuthorizationPolicies.
+ * - {@linkcode syntheticPolicyMesh}: the policy benchmark's mesh (10k pods, 2k Services,
+ *   1k Servers, 2k AuthorizationPolicies).
+ * - {@linkcode syntheticValidationMesh}: the validation benchmark's mesh (10k pods with
+ *   workloads, Servers, routes, policies and authentications).
+ * - {@linkcode syntheticServicePods}: N Services each selecting one meshed pod (the metrics
+ *   benchmark's cluster, matching `manyServices` in `openmetrics_gen.ts`).
  *
  * @module
  */
@@ -367,4 +376,289 @@ function fnv(text: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+// ------------------------------------------------------------ benchmark presets
+
+/** Options for {@linkcode syntheticPolicyMesh}. */
+export interface SyntheticPolicyMeshOptions {
+  /** Default 50. */
+  namespaces?: number;
+  /** Default 40 (2,000 Services). */
+  servicesPerNamespace?: number;
+  /** Default 5 (10,000 pods). */
+  podsPerService?: number;
+  /** Default 20 (1,000 Servers), each selecting one pod group by a match expression. */
+  serversPerNamespace?: number;
+  /** Default 40 (2,000 AuthorizationPolicies): half MeshTLS, half Network authentication. */
+  policiesPerNamespace?: number;
+}
+
+/**
+ * The policy benchmark's mesh (the issue's 10k pods / 2k Services / 1k Servers / 2k
+ * policies): meshed pods with IPs, as on a live cluster, Services with named target
+ * ports, Servers selecting pod groups, MeshTLS and Network authentications and
+ * AuthorizationPolicies on the Servers. No workloads: the pods are given.
+ */
+export function syntheticPolicyMesh(opts: SyntheticPolicyMeshOptions = {}): KubeObject[] {
+  const NAMESPACES = opts.namespaces ?? 50;
+  const SERVICES_PER_NS = opts.servicesPerNamespace ?? 40;
+  const PODS_PER_SERVICE = opts.podsPerService ?? 5;
+  const SERVERS_PER_NS = opts.serversPerNamespace ?? 20;
+  const POLICIES_PER_NS = opts.policiesPerNamespace ?? 40;
+  const out: KubeObject[] = [];
+  let ip = 0;
+  for (let n = 0; n < NAMESPACES; n++) {
+    const ns = `ns-${n}`;
+    out.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
+    for (let s = 0; s < SERVICES_PER_NS; s++) {
+      const app = `svc-${s}`;
+      out.push({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: app, namespace: ns },
+        spec: { selector: { app }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      });
+      for (let p = 0; p < PODS_PER_SERVICE; p++) {
+        ip++;
+        const addr = `10.${(ip >> 16) & 255}.${(ip >> 8) & 255}.${ip & 255}`;
+        out.push({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: `${app}-${p}`,
+            namespace: ns,
+            labels: {
+              app,
+              group: `g-${s % SERVERS_PER_NS}`,
+              "linkerd.io/control-plane-ns": "linkerd",
+            },
+          },
+          spec: {
+            serviceAccountName: app,
+            containers: [{
+              name: "main",
+              ports: [{ name: "http", containerPort: 8080 }, {
+                name: "admin",
+                containerPort: 9990,
+              }],
+              readinessProbe: { httpGet: { path: "/ready", port: "http" } },
+            }],
+          },
+          status: { phase: "Running", podIP: addr, podIPs: [{ ip: addr }] },
+        });
+      }
+    }
+    for (let v = 0; v < SERVERS_PER_NS; v++) {
+      out.push({
+        apiVersion: "policy.linkerd.io/v1beta3",
+        kind: "Server",
+        metadata: {
+          name: `srv-${v}`,
+          namespace: ns,
+          creationTimestamp: `2026-01-01T00:00:${String(v).padStart(2, "0")}Z`,
+        },
+        spec: {
+          podSelector: { matchExpressions: [{ key: "group", operator: "In", values: [`g-${v}`] }] },
+          port: "http",
+          proxyProtocol: "HTTP/1",
+        },
+      });
+      out.push({
+        apiVersion: "policy.linkerd.io/v1alpha1",
+        kind: "MeshTLSAuthentication",
+        metadata: { name: `authn-${v}`, namespace: ns },
+        spec: {
+          identityRefs: [{ kind: "ServiceAccount", name: `svc-${(v + 1) % SERVICES_PER_NS}` }],
+        },
+      });
+    }
+    out.push({
+      apiVersion: "policy.linkerd.io/v1alpha1",
+      kind: "NetworkAuthentication",
+      metadata: { name: "pods", namespace: ns },
+      spec: { networks: [{ cidr: "10.0.0.0/8", except: ["10.0.0.0/24"] }] },
+    });
+    for (let a = 0; a < POLICIES_PER_NS; a++) {
+      const v = a % SERVERS_PER_NS;
+      const ref = a < SERVERS_PER_NS
+        ? { group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: `authn-${v}` }
+        : { group: "policy.linkerd.io", kind: "NetworkAuthentication", name: "pods" };
+      out.push({
+        apiVersion: "policy.linkerd.io/v1alpha1",
+        kind: "AuthorizationPolicy",
+        metadata: { name: `ap-${a}`, namespace: ns },
+        spec: {
+          targetRef: { group: "policy.linkerd.io", kind: "Server", name: `srv-${v}` },
+          requiredAuthenticationRefs: [ref],
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The validation benchmark's mesh: `namespaces` × `apps` Deployments × `replicas` meshed
+ * pods (one pod per namespace on an older proxy), each app with a Service, a Server,
+ * API and probe HTTPRoutes and their AuthorizationPolicies, and per namespace a
+ * MeshTLSAuthentication and a NetworkAuthentication. Default 100 × 10 × 10 = 10,000 pods.
+ */
+export function syntheticValidationMesh(namespaces = 100, apps = 10, replicas = 10): KubeObject[] {
+  const out: KubeObject[] = [{
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "linkerd-config", namespace: "linkerd" },
+    data: { values: "proxy:\n  image:\n    version: edge-26.8.3\n" },
+  }];
+  const P = "policy.linkerd.io";
+  for (let n = 0; n < namespaces; n++) {
+    const ns = `ns-${n}`;
+    out.push({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: ns, annotations: { "linkerd.io/inject": "enabled" } },
+    });
+    out.push({
+      apiVersion: `${P}/v1alpha1`,
+      kind: "MeshTLSAuthentication",
+      metadata: { name: "clients", namespace: ns },
+      spec: { identityRefs: [{ kind: "Namespace", name: ns }] },
+    }, {
+      apiVersion: `${P}/v1alpha1`,
+      kind: "NetworkAuthentication",
+      metadata: { name: "probes", namespace: ns },
+      spec: { networks: [{ cidr: "0.0.0.0/0" }, { cidr: "::/0" }] },
+    });
+    for (let a = 0; a < apps; a++) {
+      const app = `app-${a}`;
+      const labels = { app };
+      const container = {
+        name: app,
+        image: `example/${app}:1`,
+        ports: [{ name: "http", containerPort: 8080 }, { name: "admin", containerPort: 9990 }],
+        readinessProbe: { httpGet: { path: "/ready", port: 8080 } },
+      };
+      out.push({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: app, namespace: ns },
+        spec: {
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [container] } },
+        },
+      }, {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: {
+          name: `${app}-5d4f8`,
+          namespace: ns,
+          ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: app }],
+        },
+      }, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: app, namespace: ns },
+        spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      }, {
+        apiVersion: `${P}/v1beta3`,
+        kind: "Server",
+        metadata: { name: `${app}-http`, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z" },
+        spec: { podSelector: { matchLabels: labels }, port: "http", proxyProtocol: "HTTP/1" },
+      }, {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: `${app}-api`, namespace: ns },
+        spec: {
+          parentRefs: [{ group: P, kind: "Server", name: `${app}-http` }],
+          rules: [{ matches: [{ path: { type: "PathPrefix", value: "/api" } }] }],
+        },
+      }, {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: `${app}-probe`, namespace: ns },
+        spec: {
+          parentRefs: [{ group: P, kind: "Server", name: `${app}-http` }],
+          rules: [{ matches: [{ path: { type: "Exact", value: "/ready" }, method: "GET" }] }],
+        },
+      }, {
+        apiVersion: `${P}/v1alpha1`,
+        kind: "AuthorizationPolicy",
+        metadata: { name: `${app}-api`, namespace: ns },
+        spec: {
+          targetRef: { group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: `${app}-api` },
+          requiredAuthenticationRefs: [{
+            group: P,
+            kind: "MeshTLSAuthentication",
+            name: "clients",
+          }],
+        },
+      }, {
+        apiVersion: `${P}/v1alpha1`,
+        kind: "AuthorizationPolicy",
+        metadata: { name: `${app}-probe`, namespace: ns },
+        spec: {
+          targetRef: {
+            group: "gateway.networking.k8s.io",
+            kind: "HTTPRoute",
+            name: `${app}-probe`,
+          },
+          requiredAuthenticationRefs: [{ group: P, kind: "NetworkAuthentication", name: "probes" }],
+        },
+      });
+      for (let r = 0; r < replicas; r++) {
+        out.push({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: `${app}-5d4f8-${r}`,
+            namespace: ns,
+            labels: {
+              ...labels,
+              "linkerd.io/control-plane-ns": "linkerd",
+              "linkerd.io/proxy-deployment": app,
+            },
+            annotations: {
+              "linkerd.io/proxy-version": r === 0 && a === 0 ? "edge-26.1.1" : "edge-26.8.3",
+            },
+            ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${app}-5d4f8` }],
+          },
+          spec: {
+            containers: [
+              { name: "linkerd-proxy", image: "cr.l5d.io/linkerd/proxy:edge-26.8.3" },
+              container,
+            ],
+          },
+          status: { phase: "Running" },
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `count` Services `svc-<i>` in `namespace`, each selecting one pod labelled with the
+ * injector's `linkerd.io/proxy-deployment` (the metrics benchmark's cluster).
+ */
+export function syntheticServicePods(count: number, namespace: string): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (let i = 0; i < count; i++) {
+    out.push({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `svc-${i}`, namespace },
+      spec: { selector: { app: `svc-${i}` } },
+    }, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: `svc-${i}-abc-def`,
+        namespace,
+        labels: { app: `svc-${i}`, "linkerd.io/proxy-deployment": `svc-${i}` },
+      },
+      spec: { containers: [{ name: "app" }] },
+    });
+  }
+  return out;
 }

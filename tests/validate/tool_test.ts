@@ -3,6 +3,8 @@ import { runValidateCommand } from "../../src/cli/validate.ts";
 import { setPosition } from "../../src/kube/types.ts";
 import { runTool } from "../../src/tools/_spec.ts";
 import { validateTools } from "../../src/tools/validate.ts";
+import { kindsFor, RESOURCE_TYPES } from "../../src/validate/filters.ts";
+import { z } from "zod";
 import { objectsFromYaml, testDeps } from "../_helpers.ts";
 
 const BROKEN = new URL("../fixtures/broken/", import.meta.url);
@@ -55,12 +57,33 @@ Deno.test("validate_mesh_config filters by resource_type, resource_name and incl
 });
 
 Deno.test("validate_mesh_config rejects an unknown resource_type listing the valid ones", async () => {
-  const out = await runTool(tool, { resource_type: "deployment-ish" }, testDeps([]));
-  assert.ok(!out.ok);
-  assert.match(
-    out.error,
-    /Invalid resource_type "deployment-ish": must be one of .*authpolicy.*httproute/,
-  );
+  // Object.prototype names must not be found in a lookup table either.
+  for (const bad of ["deployment-ish", "constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const out = await runTool(tool, { resource_type: bad }, testDeps([]));
+    assert.ok(!out.ok, bad);
+    assert.match(out.error, /^Invalid arguments for validate_mesh_config: resource_type: /, bad);
+    assert.match(out.error, /"authpolicy".*"httproute"/, bad);
+    assert.doesNotMatch(out.error, /is not a function|TypeError|undefined/, bad);
+  }
+});
+
+Deno.test("resource_type is an enum in the tool's input schema", () => {
+  const schema = z.object(tool.inputSchema).shape.resource_type;
+  assert.deepEqual(schema.unwrap().options, [...RESOURCE_TYPES]);
+  assert.ok(z.toJSONSchema(z.object(tool.inputSchema)).properties?.["resource_type"]);
+  const json = z.toJSONSchema(z.object(tool.inputSchema)) as {
+    properties: Record<string, { enum?: string[] }>;
+  };
+  assert.deepEqual(json.properties["resource_type"]!.enum, [...RESOURCE_TYPES]);
+});
+
+Deno.test("kindsFor() looks user strings up without touching Object.prototype", () => {
+  assert.deepEqual(kindsFor("server"), ["Server"]);
+  assert.equal(kindsFor(undefined), undefined);
+  assert.equal(kindsFor("ALL"), undefined);
+  for (const bad of ["constructor", "__proto__", "valueOf"]) {
+    assert.throws(() => kindsFor(bad), /Invalid resource_type ".*": must be one of all, server/);
+  }
 });
 
 Deno.test("validate_mesh_config is deterministic", async () => {
@@ -107,7 +130,9 @@ Deno.test("src/validate is pure: no I/O, client-node or SDK imports", () => {
       /@kubernetes\/client-node|@modelcontextprotocol|Deno\.|fetch\(|console\./,
       f.pathname,
     );
-    assert.doesNotMatch(text, /from "\.\.\/(\.\.\/)?(tools|cli|policy)\//, f.pathname);
+    // The validator queries the policy model (src/policy/model), never tools or the CLI.
+    assert.doesNotMatch(text, /from "\.\.\/(\.\.\/)?(tools|cli)\//, f.pathname);
+    assert.doesNotMatch(text, /from "[./]*\/kube\/(live|manifests|kubeconfig)\.ts"/, f.pathname);
   }
 });
 

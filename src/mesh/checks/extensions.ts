@@ -10,6 +10,34 @@ import type { HealthInput } from "./input.ts";
 import { namespaceExists } from "./control_plane.ts";
 import { type Check, isJobPod, mkCheck, replicasOf, sample } from "./_check.ts";
 
+/**
+ * The warning that replaces an extension's checks when its namespace could not be read
+ * (403: namespace-scoped RBAC without a grant there; 404), or `undefined` when it was read.
+ */
+function unreadableCheck(
+  input: HealthInput,
+  cat: string,
+  name: string,
+  ns: string,
+  what: string,
+  anchor: string,
+): Check | undefined {
+  const u = input.unreadable?.find((x) => x.namespace === ns);
+  if (!u) return undefined;
+  const why = u.status === 403 ? "forbidden by RBAC (403)" : "not found (404)";
+  return mkCheck(
+    cat,
+    name,
+    "warning",
+    `Cannot read Deployments and pods in namespace "${ns}": ${why}, so the ${what} checks were skipped: ${u.message}`,
+    {
+      anchor,
+      action:
+        `Grant the identity get/list on deployments and pods in "${ns}" (a Role and RoleBinding there, or the Helm chart's ClusterRole), or ignore this if the ${what} extension is not installed`,
+    },
+  );
+}
+
 /** Viz Deployments; prometheus may be disabled in favour of an external Prometheus. */
 const VIZ_DEPLOYMENTS = ["metrics-api", "tap", "tap-injector", "web"] as const;
 
@@ -37,6 +65,15 @@ function availability(deployments: readonly KubeObject[], namespace: string, nam
 export function vizChecks(input: HealthInput): Check[] {
   const cat = "linkerd-viz";
   const ns = input.vizNamespace;
+  const cannot = unreadableCheck(
+    input,
+    cat,
+    "linkerd-viz Namespace exists",
+    ns,
+    "viz",
+    "l5d-viz-ns-exists",
+  );
+  if (cannot) return [cannot];
   const hasVizDeployments = input.deployments.some((d) => d.metadata.namespace === ns);
   if (!namespaceExists(input, ns) || !hasVizDeployments) {
     return [mkCheck(
@@ -117,6 +154,15 @@ export function vizChecks(input: HealthInput): Check[] {
 export function multiclusterChecks(input: HealthInput): Check[] {
   const cat = "linkerd-multicluster";
   const ns = input.multiclusterNamespace;
+  const cannot = unreadableCheck(
+    input,
+    cat,
+    "multicluster extension is installed",
+    ns,
+    "multicluster",
+    "l5d-multicluster-link-crd-exists",
+  );
+  if (cannot && input.links.length === 0) return [cannot];
   const installed = (namespaceExists(input, ns) &&
     input.deployments.some((d) => d.metadata.namespace === ns)) || input.links.length > 0;
   if (!installed) {
@@ -128,7 +174,9 @@ export function multiclusterChecks(input: HealthInput): Check[] {
       { anchor: "l5d-multicluster-link-crd-exists" },
     )];
   }
-  const checks: Check[] = [];
+  // Links are listed cluster-wide: with the namespace unreadable they are still checked,
+  // but their controllers (Deployments there) cannot be.
+  const checks: Check[] = cannot ? [cannot] : [];
   const crdMissing = input.missing.includes("links") ||
     (input.crds !== undefined && input.sourceKind === "live" &&
       !input.crds.some((c) => c.metadata.name === "links.multicluster.linkerd.io"));
@@ -184,7 +232,7 @@ export function multiclusterChecks(input: HealthInput): Check[] {
         "Regenerate the Link: linkerd multicluster link-gen --cluster-name NAME | kubectl apply -f -",
     },
   ));
-  if (input.links.length > 0) {
+  if (input.links.length > 0 && !cannot) {
     checks.push(mkCheck(
       cat,
       "service mirror controllers are running",

@@ -44,6 +44,21 @@ export interface HealthInput {
   links: readonly KubeObject[];
   /** Resource types the cluster does not serve (CRD not installed). */
   missing: readonly ResourceKey[];
+  /**
+   * Extension namespaces (viz, multicluster) whose Deployments or pods could not be
+   * listed: 403 (RBAC grants nothing there) or 404. Their checks degrade to a warning.
+   * Absent means none.
+   */
+  unreadable?: readonly UnreadableNamespace[];
+}
+
+/** An extension namespace that could not be read, and why. */
+export interface UnreadableNamespace {
+  namespace: string;
+  /** 403 (forbidden by RBAC) or 404 (not found). */
+  status: 403 | 404;
+  /** The API server's message, e.g. `pods is forbidden: User "x" cannot list ...`. */
+  message: string;
 }
 
 /** Options for {@linkcode loadHealthInput}. */
@@ -58,9 +73,12 @@ export interface LoadHealthInputOptions {
 /**
  * Reads what the health checks need. Lists that RBAC forbids for Namespaces, CRDs and
  * meshed pods in all namespaces, and a Link CRD that is not installed, degrade to unknown
- * or empty.
+ * or empty; Deployments and pods of an extension namespace (viz, multicluster) that
+ * answer 403 or 404 are recorded in {@linkcode HealthInput.unreadable} (namespace-scoped
+ * RBAC without a grant there, or a namespace that does not exist).
  *
- * @throws {KubeApiError} when the API server refuses other reads or cannot be reached.
+ * @throws {KubeApiError} when the API server refuses reads in the control-plane namespace
+ * or other reads, or cannot be reached.
  */
 export async function loadHealthInput(
   source: ClusterSource,
@@ -70,13 +88,26 @@ export async function loadHealthInput(
   const namespaces = [...new Set([opts.namespace, opts.vizNamespace, mcNamespace])];
   const signal = opts.signal ? { signal: opts.signal } : {};
   const missing: ResourceKey[] = [];
+  const unreadable = new Map<string, UnreadableNamespace>();
+  /** Lists in an extension namespace degrade on 403/404; the control plane's do not. */
+  const listIn = (resource: "deployments" | "pods", namespace: string) =>
+    source.list(resource, { namespace, ...signal }).catch((err) => {
+      if (
+        namespace === opts.namespace || !(err instanceof KubeApiError) ||
+        (err.status !== 403 && err.status !== 404)
+      ) throw err;
+      if (!unreadable.has(namespace)) {
+        unreadable.set(namespace, { namespace, status: err.status, message: err.message });
+      }
+      return [] as KubeObject[];
+    });
   const [nsList, configMaps, deployments, pods, meshedPods, crds, links] = await Promise.all([
     tolerate(source.list("namespaces", signal), [403]),
-    Promise.all(LINKERD_CONFIGMAPS.map((n) => source.get("configmaps", n, opts.namespace))),
     Promise.all(
-      namespaces.map((namespace) => source.list("deployments", { namespace, ...signal })),
+      LINKERD_CONFIGMAPS.map((n) => source.get("configmaps", n, opts.namespace, signal)),
     ),
-    Promise.all(namespaces.map((namespace) => source.list("pods", { namespace, ...signal }))),
+    Promise.all(namespaces.map((namespace) => listIn("deployments", namespace))),
+    Promise.all(namespaces.map((namespace) => listIn("pods", namespace))),
     tolerate(
       source.list("pods", { labelSelector: "linkerd.io/control-plane-ns", ...signal }),
       [403],
@@ -103,6 +134,7 @@ export async function loadHealthInput(
     crds,
     links,
     missing,
+    ...(unreadable.size ? { unreadable: [...unreadable.values()] } : {}),
   };
 }
 

@@ -20,4 +20,7 @@ export const DOCS = {
   protocolDetection: `${BASE}/features/protocol-detection/`,
   upgrade: `${BASE}/tasks/upgrade/`,
   logLevel: `${BASE}/tasks/modifying-proxy-log-level/`,
+  gitops: `${BASE}/tasks/gitops/`,
+  identity: `${BASE}/features/automatic-mtls/`,
+  viz: `${BASE}/features/dashboard/`,
 } as const;

@@ -5,7 +5,9 @@
  * @module
  */
 import { DEFAULT_POLICIES } from "../../config.ts";
+import { isDefaultPolicy } from "../../policy/model/mod.ts";
 import type { KubeObject } from "../../kube/types.ts";
+import { podTemplateOf } from "../../kube/workloads.ts";
 import { type ValidationContext, WORKLOAD_KEYS } from "../context.ts";
 import { logLevelError, parseGoDuration, parsePortList, parseQuantity } from "../parse.ts";
 import type { Hit, Rule } from "../types.ts";
@@ -54,13 +56,7 @@ export function annotatedObjects(ctx: ValidationContext): AnnotatedObject[] {
 }
 
 function templateMeta(wl: KubeObject): { annotations?: Record<string, string> } | undefined {
-  const spec = wl.spec as Record<string, unknown> | undefined;
-  const tmpl = wl.kind === "CronJob"
-    ? ((spec?.["jobTemplate"] as Record<string, unknown> | undefined)?.["spec"] as
-      | Record<string, unknown>
-      | undefined)?.["template"]
-    : spec?.["template"];
-  return (tmpl as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata;
+  return podTemplateOf(wl)?.metadata;
 }
 
 function byAnnotation(
@@ -108,18 +104,18 @@ const DURATIONS = [
   `${CFG}close-wait-timeout`,
 ];
 
-const ENUMS: Record<string, string[]> = {
-  [`${CFG}proxy-log-format`]: ["plain", "json"],
-  [`${CFG}proxy-log-http-headers`]: ["off", "insecure"],
-  [`${CFG}access-log`]: ["apache", "json"],
-  [`${CFG}proxy-await`]: ["enabled", "disabled"],
-  [`${CFG}image-pull-policy`]: ["Always", "IfNotPresent", "Never"],
-};
+const ENUMS = new Map<string, string[]>([
+  [`${CFG}proxy-log-format`, ["plain", "json"]],
+  [`${CFG}proxy-log-http-headers`, ["off", "insecure"]],
+  [`${CFG}access-log`, ["apache", "json"]],
+  [`${CFG}proxy-await`, ["enabled", "disabled"]],
+  [`${CFG}image-pull-policy`, ["Always", "IfNotPresent", "Never"]],
+]);
 
 /** Values that are the injector's default anyway, so misplacing them changes nothing. */
-const DEFAULT_VALUES: Record<string, string> = {
-  [`${CFG}proxy-await`]: "enabled",
-};
+const DEFAULT_VALUES = new Map<string, string>([
+  [`${CFG}proxy-await`, "enabled"],
+]);
 
 /** Annotation rules. */
 export const ANNOTATION_RULES: Rule[] = [
@@ -154,9 +150,13 @@ export const ANNOTATION_RULES: Rule[] = [
         ctx,
         [`${CFG}default-inbound-policy`],
         (v) =>
-          (DEFAULT_POLICIES as readonly string[]).includes(v)
+          isDefaultPolicy(v, ctx.model.features)
             ? undefined
-            : `"${v}" is not a default policy; Linkerd ignores it and uses the cluster default (${ctx.mesh.defaultInboundPolicy})`,
+            : `"${v}" is not a default policy${
+              v === "audit"
+                ? ` for this control plane (${ctx.model.version.text}; audit needs 2.16)`
+                : ""
+            }; Linkerd ignores it and uses the cluster default (${ctx.mesh.defaultInboundPolicy})`,
       ),
   },
   {
@@ -203,7 +203,8 @@ export const ANNOTATION_RULES: Rule[] = [
     severity: "error",
     kind: "Workload",
     field: `metadata.annotations[${CFG}proxy-cpu-request]`,
-    summary: "Proxy resource annotation is not a Kubernetes quantity",
+    summary:
+      "Proxy resource annotation is not a Kubernetes quantity; the injector ignores it and uses the defaults",
     remediation: "Use Kubernetes quantities such as 100m, 0.5, 1, 64Mi, 1Gi or 1k",
     docs: DOCS.proxyConfig,
     check: (ctx) =>
@@ -212,7 +213,7 @@ export const ANNOTATION_RULES: Rule[] = [
         QUANTITIES,
         (v) =>
           parseQuantity(v) === undefined
-            ? `"${v}" is not a Kubernetes quantity; injection fails`
+            ? `"${v}" is not a Kubernetes quantity; the proxy injector ignores the value and injects the proxy with the default resources`
             : undefined,
       ),
   },
@@ -268,9 +269,11 @@ export const ANNOTATION_RULES: Rule[] = [
     check: (ctx) =>
       byAnnotation(
         ctx,
-        Object.keys(ENUMS),
+        [...ENUMS.keys()],
         (v, key) =>
-          ENUMS[key]!.includes(v) ? undefined : `"${v}" is not one of ${ENUMS[key]!.join(", ")}`,
+          ENUMS.get(key)!.includes(v)
+            ? undefined
+            : `"${v}" is not one of ${ENUMS.get(key)!.join(", ")}`,
       ),
   },
   {
@@ -311,7 +314,7 @@ export const ANNOTATION_RULES: Rule[] = [
         const tmpl = templateMeta(wl)?.annotations ?? {};
         return Object.keys(own)
           .filter((k) => (k === "linkerd.io/inject" || k.startsWith(CFG)) && tmpl[k] === undefined)
-          .filter((k) => DEFAULT_VALUES[k] !== own[k])
+          .filter((k) => DEFAULT_VALUES.get(k) !== own[k])
           .map((k) => ({
             obj: wl,
             field: `metadata.annotations[${k}]`,

@@ -4,33 +4,29 @@
  *
  * @module
  */
-import { stringify } from "yaml";
+import { renderChange } from "../../policy/suggest.ts";
 import type { ResourceKey } from "../../kube/resources.ts";
 import type { KubeObject } from "../../kube/types.ts";
+import type { LabelSelector } from "../../kube/selectors.ts";
+import { matchesLinkerdSelector, type ServerModel } from "../../policy/model/mod.ts";
 import type { ValidationContext } from "../context.ts";
-import { cidrContains, identityError, parseCidr } from "../parse.ts";
-import {
-  authnRefs,
-  GATEWAY_GROUP,
-  listOf,
-  POLICY_GROUP,
-  type Ref,
-  sazSelectsServer,
-  specOf,
-  targetOf,
-} from "../refs.ts";
+import { cidrCovers, parseCidr } from "../../policy/cidr.ts";
+import { identityError } from "../parse.ts";
+import { GATEWAY_GROUP, listOf, POLICY_GROUP, type Ref, specOf, targetOf } from "../refs.ts";
 import type { Hit, Rule } from "../types.ts";
 import { DOCS } from "./_docs.ts";
 
 const lc = (s: string | undefined) => (s ?? "").toLowerCase();
 
-/** Which target kinds an AuthorizationPolicy may name, with their groups and resource keys. */
-const TARGETS: Record<string, { groups: string[]; keys: ResourceKey[] }> = {
-  server: { groups: [POLICY_GROUP], keys: ["servers"] },
-  httproute: { groups: [POLICY_GROUP, GATEWAY_GROUP], keys: ["httproutes", "gatewayhttproutes"] },
-  grpcroute: { groups: [GATEWAY_GROUP], keys: ["grpcroutes"] },
-  namespace: { groups: [""], keys: [] },
-};
+/** Target kinds an AuthorizationPolicy may name (the model decides which groups go with them). */
+const TARGET_KINDS = new Set(["server", "httproute", "grpcroute", "namespace"]);
+
+/** Resource keys of route targets by the model's normalised `kind|group`. */
+const ROUTE_KEYS = new Map<string, ResourceKey>([
+  [`HTTPRoute|${POLICY_GROUP}`, "httproutes"],
+  [`HTTPRoute|${GATEWAY_GROUP}`, "gatewayhttproutes"],
+  [`GRPCRoute|${GATEWAY_GROUP}`, "grpcroutes"],
+]);
 
 function networksHits(obj: KubeObject, nets: Record<string, unknown>[], field: string): Hit[] {
   const out: Hit[] = [];
@@ -56,12 +52,12 @@ function networksHits(obj: KubeObject, nets: Record<string, unknown>[], field: s
             JSON.stringify(e)
           }, which is not a CIDR or IP address`,
         });
-      } else if (cidr && (!cidrContains(cidr, ex) || ex.prefix === cidr.prefix)) {
+      } else if (cidr && (!cidrCovers(cidr, ex) || ex.prefix === cidr.prefix)) {
         out.push({
           obj,
           field: `${field}[${i}].except[${j}]`,
           message: `${obj.kind} "${obj.metadata.name}": except ${e} ${
-            ex.prefix === cidr.prefix && cidrContains(cidr, ex) ? "covers all of" : "is not inside"
+            ex.prefix === cidr.prefix && cidrCovers(cidr, ex) ? "covers all of" : "is not inside"
           } ${n["cidr"]}; the admission webhook rejects it`,
         });
       }
@@ -89,11 +85,25 @@ function allNetworks(ctx: ValidationContext): Hit[] {
   ];
 }
 
-/** The AuthorizationPolicy a ServerAuthorization is equivalent to, as YAML. */
+/** The Servers a ServerAuthorization names or selects, as the model resolves its target. */
+function sazServers(ctx: ValidationContext, saz: KubeObject): ServerModel[] {
+  const ns = saz.metadata.namespace ?? "";
+  const t = ctx.model.policyOf(saz)?.target;
+  if (!t) return [];
+  if (t.kind === "Server") {
+    const s = ctx.model.server(ns, t.name);
+    return s ? [s] : [];
+  }
+  const sel = ((specOf(saz)["server"] ?? {}) as { selector?: LabelSelector }).selector;
+  if (!sel || typeof sel !== "object") return [];
+  return ctx.model.serversIn(ns).filter((s) => matchesLinkerdSelector(sel, s.obj.metadata.labels));
+}
+
+/** The AuthorizationPolicy (and authentications) a ServerAuthorization is equivalent to. */
 export function equivalentPolicy(
   saz: KubeObject,
   opts: { clusterNetworks: readonly string[]; servers: readonly string[] },
-): string {
+): Record<string, unknown>[] {
   const spec = specOf(saz);
   const server = (spec["server"] ?? {}) as { name?: string };
   const client = (spec["client"] ?? {}) as Record<string, unknown>;
@@ -147,7 +157,7 @@ export function equivalentPolicy(
       requiredAuthenticationRefs: refs,
     },
   })));
-  return docs.map((d) => stringify(d).trimEnd()).join("\n---\n");
+  return docs as Record<string, unknown>[];
 }
 
 /** Authorization rules. */
@@ -167,14 +177,14 @@ export const AUTHZ_RULES: Rule[] = [
           ((specOf(s)["client"] as Record<string, unknown> | undefined)?.["networks"]
             ? ""
             : "; note that without client.networks it admits only the cluster networks, whereas an AuthorizationPolicy without a NetworkAuthentication admits all networks"),
-        remediation: `Replace it with:\n${
-          equivalentPolicy(s, {
+        remediation: renderChange({
+          change: "replace-server-authorization",
+          intro: "Replace it with",
+          docs: equivalentPolicy(s, {
             clusterNetworks: ctx.mesh.clusterNetworks,
-            servers: ctx.items("servers", s.metadata.namespace).filter((srv) =>
-              sazSelectsServer(s, srv)
-            ).map((srv) => srv.metadata.name),
-          })
-        }`,
+            servers: sazServers(ctx, s).map((srv) => srv.name),
+          }),
+        }),
       })),
   },
   {
@@ -246,7 +256,7 @@ export const AUTHZ_RULES: Rule[] = [
         const ns = s.metadata.namespace ?? "";
         const server = (specOf(s)["server"] ?? {}) as Record<string, unknown>;
         if (server["name"] === undefined && server["selector"] === undefined) return [];
-        if (ctx.items("servers", ns).some((srv) => sazSelectsServer(s, srv))) return [];
+        if (sazServers(ctx, s).length) return [];
         return [{
           obj: s,
           message: `ServerAuthorization "${s.metadata.name}" ${
@@ -271,35 +281,52 @@ export const AUTHZ_RULES: Rule[] = [
       ctx.items("authorizationpolicies").flatMap((ap) => {
         const t = targetOf(ap);
         const n = `AuthorizationPolicy "${ap.metadata.name}"`;
-        const spec = TARGETS[lc(t.kind)];
-        if (!t.kind) return [{ obj: ap, message: `${n} has no targetRef.kind` }];
-        if (!spec) {
+        if (!t.kind) {
+          return [{ obj: ap, field: "spec.targetRef", message: `${n} has no targetRef.kind` }];
+        }
+        const rejected = ctx.model.policyOf(ap)?.ignored.find((p) =>
+          p.code === "unsupported-target" || p.code === "target-other-namespace"
+        );
+        if (rejected) {
+          const knownKind = TARGET_KINDS.has(lc(t.kind));
           return [{
             obj: ap,
-            field: "spec.targetRef.kind",
-            message:
-              `${n} targets kind "${t.kind}"; the admission webhook rejects it ("unsupported authorization target type")`,
+            field: rejected.code === "unsupported-target"
+              ? `spec.targetRef.${knownKind ? "group" : "kind"}`
+              : rejected.field ?? "spec.targetRef",
+            message: rejected.message,
           }];
         }
-        if (!spec.groups.includes(lc(t.group === "core" ? "" : t.group))) {
-          return [{
-            obj: ap,
-            field: "spec.targetRef.group",
-            message: `${n} targets ${t.kind} with group "${t.group ?? ""}"; expected ${
-              spec.groups.map((g) => `"${g}"`).join(" or ")
-            }`,
-          }];
+        if (!t.name) {
+          return [{ obj: ap, field: "spec.targetRef", message: `${n} has no targetRef.name` }];
         }
-        if (lc(t.kind) === "namespace" && t.name !== ap.metadata.namespace) {
-          return [{
-            obj: ap,
-            field: "spec.targetRef.name",
-            message:
-              `${n} targets Namespace "${t.name}"; a policy can only target its own namespace "${ap.metadata.namespace}"`,
-          }];
-        }
-        if (!t.name) return [{ obj: ap, message: `${n} has no targetRef.name` }];
         return [];
+      }),
+  },
+  {
+    id: "authz-policy-target-namespace",
+    severity: "error",
+    kind: "AuthorizationPolicy",
+    field: "spec.targetRef.namespace",
+    summary:
+      "AuthorizationPolicy targetRef has no namespace field; the target is always in the policy's own namespace",
+    remediation:
+      "Remove targetRef.namespace and create the AuthorizationPolicy in the target's namespace",
+    docs: DOCS.authzPolicy,
+    check: (ctx) =>
+      ctx.items("authorizationpolicies").flatMap((ap) => {
+        const t = targetOf(ap);
+        if (t.namespace === undefined || t.namespace === null) return [];
+        const own = ap.metadata.namespace ?? "";
+        const n = `AuthorizationPolicy "${ap.metadata.name}"`;
+        return [{
+          obj: ap,
+          message: t.namespace === own
+            ? `${n} sets targetRef.namespace, which is not a field of AuthorizationPolicy: kubectl apply rejects the unknown field (strict field validation), or the API server drops it`
+            : `${n} sets targetRef.namespace "${t.namespace}", which is not a field Linkerd reads: the API server drops it (or kubectl rejects it) and the policy targets ${
+              t.kind ?? "its target"
+            } "${t.name ?? ""}" in its own namespace "${own}", not in "${t.namespace}"`,
+        }];
       }),
   },
   {
@@ -307,43 +334,25 @@ export const AUTHZ_RULES: Rule[] = [
     severity: "error",
     kind: "AuthorizationPolicy",
     field: "spec.requiredAuthenticationRefs",
-    summary: "requiredAuthenticationRefs break the admission limits",
+    summary:
+      "requiredAuthenticationRefs break the admission limits or name an unsupported or invalid authentication; the whole policy is ignored",
     remediation:
       "Use at most one MeshTLSAuthentication or one ServiceAccount, and at most one NetworkAuthentication",
     docs: DOCS.authzPolicy,
     check: (ctx) =>
       ctx.items("authorizationpolicies").flatMap((ap) => {
-        const refs = authnRefs(ap);
         const n = `AuthorizationPolicy "${ap.metadata.name}"`;
-        const count = (k: string) => refs.filter((r) => lc(r.kind) === k).length;
-        const known = ["meshtlsauthentication", "networkauthentication", "serviceaccount"];
         const out: Hit[] = [];
-        const bad = refs.filter((r) => !known.includes(lc(r.kind)));
-        if (bad.length) {
-          out.push({
-            obj: ap,
-            message: `${n} references unsupported authentication kind(s) ${
-              bad.map((r) => `"${r.kind ?? ""}"`).join(", ")
-            }; the admission webhook rejects it`,
-          });
-        }
-        if (count("meshtlsauthentication") > 1) {
-          out.push({ obj: ap, message: `${n} references more than one MeshTLSAuthentication` });
-        }
-        if (count("networkauthentication") > 1) {
-          out.push({ obj: ap, message: `${n} references more than one NetworkAuthentication` });
-        }
-        if (count("serviceaccount") > 1) {
-          out.push({ obj: ap, message: `${n} references more than one ServiceAccount` });
-        }
-        if (count("serviceaccount") && count("meshtlsauthentication")) {
-          out.push({
-            obj: ap,
-            message: `${n} references both a ServiceAccount and a MeshTLSAuthentication`,
-          });
-        }
-        if (refs.some((r) => !r.name)) {
-          out.push({ obj: ap, message: `${n} has an authentication ref without a name` });
+        for (const ref of ctx.model.policyOf(ap)?.refs ?? []) {
+          if (!ref.name) {
+            out.push({
+              obj: ap,
+              field: ref.field,
+              message: `${n} has an authentication ref without a name`,
+            });
+          } else if (ref.rejected && ref.rejected.code !== "not-found") {
+            out.push({ obj: ap, field: ref.field, message: ref.rejected.message });
+          }
         }
         return out;
       }),
@@ -358,21 +367,20 @@ export const AUTHZ_RULES: Rule[] = [
     docs: DOCS.authzPolicy,
     check: (ctx) =>
       ctx.items("authorizationpolicies").flatMap((ap) => {
-        const t = targetOf(ap);
-        const spec = TARGETS[lc(t.kind)];
+        const e = ctx.model.policyOf(ap);
+        const t = e?.target;
         const ns = ap.metadata.namespace ?? "";
-        if (!spec || !spec.keys.length || !t.name) return [];
-        const found = spec.keys.some((k) => {
-          const o = ctx.find(k, ns, t.name!);
-          return o !== undefined && lc(t.group) === lc(o.apiVersion.split("/")[0]);
-        });
-        if (found) return [];
+        const key = t && ROUTE_KEYS.get(`${t.kind}|${t.group}`);
+        if (!t || !t.name || e.ignored.some((p) => p.code.includes("target"))) return [];
+        const found = t.kind === "Server"
+          ? ctx.model.server(ns, t.name) !== undefined
+          : key !== undefined && ctx.find(key, ns, t.name) !== undefined;
+        if (found || t.kind === "Namespace") return [];
         return [{
           obj: ap,
+          field: "spec.targetRef.name",
           message:
-            `AuthorizationPolicy "${ap.metadata.name}" targets ${t.kind} "${t.name}" (group "${
-              t.group ?? ""
-            }"), which does not exist in namespace "${ns}"; the policy authorizes nothing and that traffic is denied`,
+            `AuthorizationPolicy "${ap.metadata.name}" targets ${t.kind} "${t.name}" (group "${t.group}"), which does not exist in namespace "${ns}"; the policy authorizes nothing and that traffic is denied`,
           unresolved: !ctx.complete(ns),
         }];
       }),
@@ -388,20 +396,14 @@ export const AUTHZ_RULES: Rule[] = [
     docs: DOCS.authzPolicy,
     check: (ctx) =>
       ctx.items("authorizationpolicies").flatMap((ap) =>
-        authnRefs(ap).flatMap((r, i) => {
-          const key = lc(r.kind) === "meshtlsauthentication"
-            ? "meshtlsauthentications"
-            : lc(r.kind) === "networkauthentication"
-            ? "networkauthentications"
-            : undefined;
-          const ns = r.namespace ?? ap.metadata.namespace ?? "";
-          if (!key || !r.name || !ctx.loaded(ns) || ctx.find(key, ns, r.name)) return [];
+        (ctx.model.policyOf(ap)?.refs ?? []).flatMap((r) => {
+          if (r.rejected?.code !== "not-found" || !ctx.loaded(r.namespace)) return [];
           return [{
             obj: ap,
-            field: `spec.requiredAuthenticationRefs[${i}]`,
+            field: r.field,
             message:
-              `AuthorizationPolicy "${ap.metadata.name}" requires ${r.kind} "${r.name}", which does not exist in namespace "${ns}"; the policy controller ignores the whole policy, so the traffic it should allow is denied`,
-            unresolved: !ctx.complete(ns),
+              `AuthorizationPolicy "${ap.metadata.name}" requires ${r.kind} "${r.name}", which does not exist in namespace "${r.namespace}"; the policy controller ignores the whole policy, so the traffic it should allow is denied`,
+            unresolved: !ctx.complete(r.namespace),
           }];
         })
       ),
@@ -465,34 +467,6 @@ export const AUTHZ_RULES: Rule[] = [
         });
         return out;
       }),
-  },
-  {
-    id: "meshtls-identity-foreign",
-    severity: "warning",
-    kind: "MeshTLSAuthentication",
-    field: "spec.identities",
-    summary: "Identity names another control-plane namespace or trust domain than this mesh's",
-    remediation:
-      "Write identities as <sa>.<ns>.serviceaccount.identity.<control-plane-ns>.<trust-domain>, or use identityRefs",
-    docs: DOCS.authzPolicy,
-    check: (ctx) => {
-      if (ctx.mesh.origin !== "linkerd-config") return [];
-      const want =
-        `.serviceaccount.identity.${ctx.mesh.controlPlaneNamespace}.${ctx.mesh.trustDomain}`;
-      return ctx.items("meshtlsauthentications").flatMap((m) => {
-        const ids = specOf(m)["identities"];
-        return (Array.isArray(ids) ? ids : []).flatMap((id, i) =>
-          typeof id === "string" && id.includes(".serviceaccount.identity.") && !id.endsWith(want)
-            ? [{
-              obj: m,
-              field: `spec.identities[${i}]`,
-              message:
-                `MeshTLSAuthentication "${m.metadata.name}": identity "${id}" does not end in "${want}", so no client of this mesh presents it`,
-            }]
-            : []
-        );
-      });
-    },
   },
   {
     id: "network-authn-invalid",

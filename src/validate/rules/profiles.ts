@@ -5,7 +5,8 @@
  */
 import type { KubeObject } from "../../kube/types.ts";
 import type { ValidationContext } from "../context.ts";
-import { cidrContains, cidrOverlaps, parseCidr, parseGoDuration, parseQuantity } from "../parse.ts";
+import { cidrCovers, parseCidr } from "../../policy/cidr.ts";
+import { parseGoDuration, parseQuantity } from "../parse.ts";
 import { listOf, specOf } from "../refs.ts";
 import type { Hit, Rule } from "../types.ts";
 import { DOCS } from "./_docs.ts";
@@ -243,10 +244,10 @@ export const PROFILE_RULES: Rule[] = [
           const excepts = (Array.isArray(n["except"]) ? n["except"] : [])
             .map((x) => typeof x === "string" ? parseCidr(x) : undefined)
             .filter((x) => x !== undefined);
-          const hit = c && cluster.find((k) =>
-            cidrContains(k, c) ||
-            (cidrOverlaps(c, k) && !excepts.some((x) => cidrContains(x, k)))
-          );
+          const hit = c &&
+            cluster.find((k) =>
+              cidrCovers(k, c) || (cidrCovers(c, k) && !excepts.some((x) => cidrCovers(x, k)))
+            );
           return hit
             ? [{
               obj: e,

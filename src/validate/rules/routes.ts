@@ -8,12 +8,13 @@ import type { KubeObject } from "../../kube/types.ts";
 import type { ValidationContext } from "../context.ts";
 import { isGatewayDuration } from "../parse.ts";
 import {
-  attachedRoutes,
-  GATEWAY_GROUP,
   groupOf,
   isServerParent,
+  isServiceParent,
   listOf,
+  parentGroup,
   parentRefs,
+  type Ref,
   specOf,
 } from "../refs.ts";
 import type { Hit, Rule } from "../types.ts";
@@ -25,6 +26,27 @@ function routes(ctx: ValidationContext): KubeObject[] {
 
 function docsFor(route: KubeObject): string {
   return route.kind === "GRPCRoute" ? DOCS.grpcRoute : DOCS.httpRoute;
+}
+
+/** The model's reasons (by code) for ignoring routes, as findings on the field concerned. */
+function routeProblems(ctx: ValidationContext, codes: readonly string[]): Hit[] {
+  return ctx.model.routes.flatMap((r) => {
+    const all = [...r.ignored, ...r.parents.flatMap((p) => p.problem ? [p.problem] : [])];
+    const seen = new Set<string>();
+    return all.filter((p) => {
+      const key = `${p.code}|${p.field}`;
+      if (!codes.includes(p.code) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }).map((p) => ({ obj: r.obj, ...(p.field ? { field: p.field } : {}), message: p.message }));
+  });
+}
+
+/** The parentRef's group for messages, saying when it is the CRD default. */
+function groupText(route: KubeObject, ref: Ref): string {
+  return ref.group !== undefined && ref.group !== null
+    ? `"${ref.group}"`
+    : `"${parentGroup(route, ref)}" (the default when group is omitted)`;
 }
 
 const lc = (s: unknown) => (typeof s === "string" ? s.toLowerCase() : "");
@@ -41,31 +63,7 @@ export const ROUTE_RULES: Rule[] = [
     remediation:
       "Reference the Server by name only (kind: Server, group: policy.linkerd.io), in the route's own namespace",
     docs: DOCS.httpRoute,
-    check: (ctx) =>
-      routes(ctx).flatMap((r) =>
-        parentRefs(r).flatMap((p, i) => {
-          if (!isServerParent(p)) return [];
-          const n = `${r.kind} "${r.metadata.name}"`;
-          if (p.port !== undefined || p.sectionName !== undefined) {
-            return [{
-              obj: r,
-              field: `spec.parentRefs[${i}]`,
-              message: `${n} references Server "${p.name}" with ${
-                p.port !== undefined ? "port" : "sectionName"
-              }; Linkerd ignores the whole route ("may not reference a parent by port/section name")`,
-            }];
-          }
-          if (p.namespace !== undefined && p.namespace !== r.metadata.namespace) {
-            return [{
-              obj: r,
-              field: `spec.parentRefs[${i}].namespace`,
-              message:
-                `${n} references Server "${p.name}" in namespace "${p.namespace}"; routes attach only to Servers in their own namespace`,
-            }];
-          }
-          return [];
-        })
-      ),
+    check: (ctx) => routeProblems(ctx, ["parent-port", "parent-section", "parent-other-namespace"]),
   },
   {
     id: "route-server-parent-group",
@@ -75,16 +73,27 @@ export const ROUTE_RULES: Rule[] = [
     summary: "A parentRef of kind Server without group policy.linkerd.io does not attach",
     remediation: "Add group: policy.linkerd.io to the parentRef",
     docs: DOCS.httpRoute,
+    check: (ctx) => routeProblems(ctx, ["parent-group"]),
+  },
+  {
+    id: "route-service-parent-group",
+    severity: "error",
+    kind: "HTTPRoute",
+    field: "spec.parentRefs[].group",
+    summary:
+      "A parentRef of kind Service must use the core group; otherwise it names no Service and the route is ignored",
+    remediation: 'Set group: core (or group: "") on the Service parentRef',
+    docs: DOCS.httpRoute,
     check: (ctx) =>
       routes(ctx).flatMap((r) =>
         parentRefs(r).flatMap((p, i) =>
-          lc(p.kind) === "server" && !isServerParent(p)
+          lc(p.kind) === "service" && !isServiceParent(p, r)
             ? [{
               obj: r,
               field: `spec.parentRefs[${i}].group`,
-              message: `${r.kind} "${r.metadata.name}" references Server "${p.name}" with group "${
-                p.group ?? GATEWAY_GROUP + " (default)"
-              }"; only group policy.linkerd.io attaches to a Linkerd Server`,
+              message: `${r.kind} "${r.metadata.name}" references Service "${p.name}" with group ${
+                groupText(r, p)
+              }; a Service is in the core group, so Linkerd finds no such parent and the route does not apply to traffic to the Service`,
             }]
             : []
         )
@@ -102,7 +111,7 @@ export const ROUTE_RULES: Rule[] = [
       routes(ctx).flatMap((r) =>
         parentRefs(r).flatMap((p, i) => {
           const ns = p.namespace ?? r.metadata.namespace ?? "";
-          if (!isServerParent(p) || !p.name || ns !== r.metadata.namespace) return [];
+          if (!isServerParent(p, r) || !p.name || ns !== r.metadata.namespace) return [];
           if (ctx.find("servers", ns, p.name)) return [];
           return [{
             obj: r,
@@ -144,20 +153,42 @@ export const ROUTE_RULES: Rule[] = [
     summary: "Path match value is not an absolute path",
     remediation: "Start Exact and PathPrefix path values with /",
     docs: DOCS.httpRoute,
+    check: (ctx) => routeProblems(ctx, ["relative-path"]),
+  },
+  {
+    id: "route-filter-unsupported",
+    severity: "error",
+    kind: "HTTPRoute",
+    field: "spec.rules[].filters[].type",
+    summary:
+      "A route on a Server uses a filter the inbound policy index does not support (URLRewrite, RequestMirror, ExtensionRef): the route is not used",
+    remediation:
+      "Remove the filter from routes attached to Servers (inbound policy supports header modifiers and redirects only)",
+    docs: DOCS.httpRoute,
     check: (ctx) =>
-      ctx.httpRoutes().flatMap((r) =>
-        listOf(specOf(r)["rules"]).flatMap((rule, i) =>
-          listOf(rule["matches"]).flatMap((m, j) => {
-            const path = m["path"] as { type?: string; value?: unknown } | undefined;
-            if (!path || path.type === "RegularExpression") return [];
-            if (typeof path.value !== "string" || path.value.startsWith("/")) return [];
-            return [{
-              obj: r,
-              field: `spec.rules[${i}].matches[${j}].path.value`,
-              message:
-                `HTTPRoute "${r.metadata.name}" matches path "${path.value}", which does not start with /; it is rejected`,
-            }];
-          })
+      routeProblems(ctx, ["unsupported-filter"]).filter((h) =>
+        ctx.model.routeOf(h.obj)!.parents.some((p) => p.server !== undefined)
+      ),
+  },
+  {
+    id: "route-unreachable",
+    severity: "warning",
+    kind: "HTTPRoute",
+    field: "spec.rules[].matches[]",
+    summary:
+      "A route match is identical to one of an older route on the same Server: the older always wins, so this one is never selected",
+    remediation:
+      "Delete the duplicate match, or make it more specific (method, headers) than the older route's",
+    docs: DOCS.httpRoute,
+    check: (ctx) =>
+      ctx.model.servers.flatMap((s) =>
+        ctx.model.routesOf(s).flatMap((r) =>
+          r.unreachable.map((u) => ({
+            obj: r.obj,
+            field: `spec.rules[${u.rule}].matches[${u.match}]`,
+            message:
+              `${u.message}; policies targeting "${r.name}" never apply to those requests (precedence: oldest route first, then name)`,
+          }))
         )
       ),
   },
@@ -221,7 +252,9 @@ export const ROUTE_RULES: Rule[] = [
     check: (ctx) =>
       ctx.items("servers").flatMap((s) => {
         const proto = (specOf(s)["proxyProtocol"] as string | undefined) ?? "unknown";
-        const { http, grpc } = attachedRoutes(ctx, s);
+        const named = ctx.routesNaming(s);
+        const http = named.http.map((r) => r.obj);
+        const grpc = named.grpc.map((r) => r.obj);
         const out: Hit[] = [];
         const n = `Server "${s.metadata.name}"`;
         if (proto === "opaque" || proto === "TLS") {

@@ -8,9 +8,12 @@ import { DEFAULT_POLICIES } from "../../config.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { ValidationContext } from "../context.ts";
 import { isPortName, isPortNumber } from "../parse.ts";
-import { apTargetsRoute, attachedRoutes, serverAuthorizations, specOf } from "../refs.ts";
+import { specOf } from "../refs.ts";
 import type { Hit, Rule } from "../types.ts";
 import { DOCS } from "./_docs.ts";
+
+/** Container ports the injected proxy declares. */
+const PROXY_PORT_NAMES = new Set(["linkerd-proxy", "linkerd-admin"]);
 
 const PROTOCOLS = ["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"];
 
@@ -29,18 +32,34 @@ export const SERVER_RULES: Rule[] = [
     severity: "error",
     kind: "Server",
     field: "spec.port",
-    summary: "Server port is missing, out of range, or not a valid port name",
+    summary:
+      "Server port is missing, out of range, or not a valid port name (a quoted number is a name)",
     remediation: "Set spec.port to a number 1-65535 or to a container port name (e.g. http)",
     docs: DOCS.authzPolicy,
     check: (ctx) =>
       each(ctx, (s, spec) => {
         const p = spec["port"];
         if (isPortNumber(p) || (typeof p === "string" && isPortName(p))) return [];
-        const what = p === undefined ? "has no port" : `has port ${JSON.stringify(p)}`;
-        return [{
-          obj: s,
-          message: `Server "${s.metadata.name}" ${what}; the API server rejects it`,
-        }];
+        const n = `Server "${s.metadata.name}"`;
+        let message: string;
+        if (p === undefined || p === null) message = `${n} has no port; the API server rejects it`;
+        else if (typeof p === "string" && /^\d+$/.test(p)) {
+          // int-or-string: a quoted number is a port NAME, and no container port can be named so
+          message =
+            `${n} has port "${p}", a string: Linkerd reads a quoted number as a port name, not the port number ${
+              Number(p)
+            }, and no container port can carry that name, so the Server governs no traffic (write port: ${
+              Number(p)
+            } without quotes)`;
+        } else if (typeof p === "string") {
+          message =
+            `${n} has port "${p}", which is not a valid port name (IANA service name: at most 15 lower-case letters, digits and "-"), so no container port carries it and the Server governs no traffic`;
+        } else {
+          message = `${n} has port ${
+            JSON.stringify(p)
+          }, which is not a port between 1 and 65535; the policy controller cannot use the Server`;
+        }
+        return [{ obj: s, message }];
       }),
   },
   {
@@ -178,6 +197,10 @@ export const SERVER_RULES: Rule[] = [
         const port = spec["port"];
         const c = ctx.claims(s);
         if (typeof port !== "string" || c.selected.length === 0 || c.resolved.length > 0) return [];
+        // The proxy declares these itself once the pods are injected (`linkerd inject` later).
+        if (PROXY_PORT_NAMES.has(port) && c.selected.every((pod) => !ctx.view(pod).meshed)) {
+          return [];
+        }
         return [{
           obj: s,
           message:
@@ -218,20 +241,30 @@ export const SERVER_RULES: Rule[] = [
     docs: DOCS.serverPolicy,
     check: (ctx) =>
       each(ctx, (s) => {
-        if (serverAuthorizations(ctx, s).length > 0) return [];
-        const routes = attachedRoutes(ctx, s);
-        const ns = s.metadata.namespace;
-        const routeAuthz = [...routes.http, ...routes.grpc].some((r) =>
-          ctx.items("authorizationpolicies", ns).some((ap) => apTargetsRoute(ap, r))
+        if (ctx.serverAuthz(s).length > 0) return [];
+        const routes = ctx.routesOf(s);
+        if ([...routes.http, ...routes.grpc].some((r) => r.authorizations.length)) return [];
+        const ns = s.metadata.namespace ?? "";
+        // Policies that target the Server (or its routes) but that the controller ignores.
+        const routeNames = new Set([...routes.http, ...routes.grpc].map((r) => r.name));
+        const ignored = ctx.model.policies.filter((p) =>
+          p.namespace === ns && p.ignored.length && p.target &&
+          ((p.target.kind === "Server" && p.target.name === s.metadata.name) ||
+            p.target.kind === "Namespace" || routeNames.has(p.target.name))
         );
-        if (routeAuthz) return [];
         return [{
           obj: s,
-          message:
-            `Server "${s.metadata.name}" has no authorization and its accessPolicy is deny, ` +
+          message: `Server "${s.metadata.name}" has no authorization${
+            ignored.length
+              ? ` in force (${
+                ignored.map((p) => `${p.kind} "${p.name}" is ignored: ${p.ignored[0]!.message}`)
+                  .join("; ")
+              })`
+              : ""
+          } and its accessPolicy is deny, ` +
             `so it refuses every connection and request except from localhost` +
             (routes.http.length ? "" : " and kubelet httpGet probes"),
-          unresolved: !ctx.complete(ns ?? ""),
+          unresolved: !ctx.complete(ns),
         }];
       }),
   },
@@ -241,7 +274,7 @@ function shadowHits(ctx: ValidationContext, full: boolean): Hit[] {
   return each(ctx, (s) => {
     const c = ctx.claims(s);
     if (c.shadowed.length === 0) return [];
-    const winners = [...new Set(c.shadowed.map((x) => x.winner))];
+    const winners = [...new Set(c.shadowed.map((x) => x.winner.obj))];
     const known = [s, ...winners].every((x) => x.metadata.creationTimestamp);
     const isFull = c.claimed.length === 0 && known;
     if (isFull !== full) return [];
@@ -252,11 +285,20 @@ function shadowHits(ctx: ValidationContext, full: boolean): Hit[] {
       : "the policy controller gives each pod port to the oldest Server (creationTimestamp, then name); " +
         "creation times are not known here, so which one wins depends on apply order (by name: " +
         `"${[s, ...winners].map((x) => x.metadata.name).sort()[0]}")`;
+    // Before 2.18 the admission webhook refused a Server whose port is written like an
+    // existing one's on overlapping pods ("identical server spec already exists").
+    const port = JSON.stringify(specOf(s)["port"]);
+    const refused = !ctx.model.features.overlappingServers &&
+      winners.some((w) => JSON.stringify(specOf(w)["port"]) === port);
+    const admission = refused
+      ? `. This control plane (${ctx.model.version.text}) predates overlapping Servers (2.18): its admission webhook refuses the newer of two Servers that write the same port for overlapping pods, so one of them cannot even be applied`
+      : "";
     return [{
       obj: s,
-      message: full
+      message: (full
         ? `Server "${s.metadata.name}" never applies: ${names} already claims port ${ports} on all ${c.selected.length} pods it selects; ${why}. Authorizations and routes attached only to "${s.metadata.name}" have no effect`
-        : `Server "${s.metadata.name}" overlaps ${names} on port ${ports} (${c.shadowed.length} pod ports); ${why}`,
+        : `Server "${s.metadata.name}" overlaps ${names} on port ${ports} (${c.shadowed.length} pod ports); ${why}`) +
+        admission,
     }];
   });
 }
