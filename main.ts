@@ -17,7 +17,7 @@ import { lazyDemoPromClient } from "./src/demo/lazy_prom.ts";
 import { createServer } from "./src/server.ts";
 import { createStdioTransport } from "./src/protocol_guard.ts";
 import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
-import { allTools } from "./src/tools/mod.ts";
+import { allTools, isWriteTool, writesDisabledMessage } from "./src/tools/mod.ts";
 import { summarizeSource } from "./src/cli/summary.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -60,7 +60,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.command.kind === "tools") {
-    for (const t of allTools()) {
+    let writes = opts.allowWrites === true;
+    try {
+      writes ||= loadConfig(readEnv()).allowWrites === true;
+    } catch { /* a bad variable is reported when serving */ }
+    for (const t of allTools({ writes })) {
       write("out", `${t.name}\n  ${t.title}: ${t.description.split("\n")[0]}`);
     }
     return 0;
@@ -74,11 +78,17 @@ async function main(): Promise<number> {
     write("err", `linkerd-mcp: ${(err as Error).message}`);
     return 2;
   }
+  if (opts.allowWrites) config.allowWrites = true;
   const envLevel = env["LINKERD_MCP_LOG_LEVEL"];
   const log = createLogger(
     opts.logLevel ?? (isLogLevel(envLevel) ? envLevel : "info"),
   );
   const serving = opts.command.kind === "serve";
+  if (config.allowWrites && serving) {
+    log.warn(
+      "writes are ENABLED (--allow-writes): apply_policies, enforce_policies and rollback_policies can change policy resources",
+    );
+  }
 
   let cluster: ClusterSource;
   let notice: string | undefined;
@@ -111,9 +121,15 @@ async function main(): Promise<number> {
   switch (opts.command.kind) {
     case "call": {
       const { tool, args } = opts.command;
-      const spec = allTools().find((t) => t.name === tool);
+      const spec = allTools({ writes: config.allowWrites === true }).find((t) => t.name === tool);
+      if (!spec && isWriteTool(tool)) {
+        write("err", `linkerd-mcp: ${writesDisabledMessage(tool)}`);
+        return 1;
+      }
       if (!spec) {
-        const names = allTools().map((t) => t.name).join(", ");
+        const names = allTools({ writes: config.allowWrites === true }).map((t) => t.name).join(
+          ", ",
+        );
         write("err", `linkerd-mcp: unknown tool "${tool}"; available: ${names}`);
         return 2;
       }
@@ -150,7 +166,12 @@ async function serve(
   log: Logger,
   notice?: string,
 ): Promise<number> {
-  const build = () => createServer(deps, notice ? { notice } : {});
+  const build = () =>
+    createServer(deps, {
+      ...(notice ? { notice } : {}),
+      // Stateless JSON HTTP cannot carry a server-to-client request (elicitation).
+      ...(opts.http ? { elicitation: false } : {}),
+    });
   if (opts.http) {
     const { startHttp } = await import("./src/http/run.ts");
     const cluster = deps.cluster as Partial<LiveSource>;

@@ -56,6 +56,8 @@ export const TRAFFIC_INPUTS = ["tests/support/demo_traffic.ts", "scripts/gen_dem
 export const TIME_RANGES = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "24h"];
 /** `time_range` values recorded for analyze_traffic_flow. */
 export const FLOW_TIME_RANGES = ["5m", "10m", "15m", "1h"];
+/** `time_range` values recorded for analyze_audit and generate_policies. */
+export const LIFECYCLE_TIME_RANGES = ["1h", "6h", "24h"];
 /** get_traffic_trends: `window` → `compare_to` values recorded. */
 export const TRENDS: Record<string, string[]> = {
   "30m": ["previous"],
@@ -102,6 +104,7 @@ export async function demoCalls(cluster: ClusterSource): Promise<DemoCall[]> {
       const tr = { "time_range": range };
       calls.push({ tool: "get_service_health_summary", args: { namespace, ...tr } });
       calls.push({ tool: "get_top_services", args: { namespace, ...tr } });
+      calls.push({ tool: "get_mesh_topology", args: { namespace, ...tr } });
       for (const service of names) {
         calls.push({ tool: "get_service_metrics", args: { namespace, service, ...tr } });
       }
@@ -131,6 +134,18 @@ export async function demoCalls(cluster: ClusterSource): Promise<DemoCall[]> {
           });
         }
       }
+    }
+  }
+  for (const range of TIME_RANGES) {
+    calls.push({ tool: "get_mesh_topology", args: { "time_range": range } });
+  }
+  // the policy lifecycle's read-only tools (not on the control plane, which they refuse)
+  for (const range of LIFECYCLE_TIME_RANGES) {
+    const tr = { "time_range": range };
+    calls.push({ tool: "analyze_audit", args: tr });
+    for (const namespace of Object.keys(all).filter((n) => n !== "linkerd")) {
+      calls.push({ tool: "analyze_audit", args: { namespace, ...tr } });
+      calls.push({ tool: "generate_policies", args: { namespace, ...tr } });
     }
   }
   return calls;

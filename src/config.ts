@@ -46,6 +46,11 @@ export interface Config {
   clusterNetworks?: string[];
   /** Timeout for one Kubernetes API request. */
   kubeTimeoutMs: number;
+  /**
+   * Offer the write tools (apply_policies, enforce_policies, rollback_policies):
+   * `--allow-writes` or `LINKERD_MCP_ALLOW_WRITES=1`. Absent or false: read-only.
+   */
+  allowWrites?: boolean;
 }
 
 /** The viz Prometheus, as `linkerd viz install` deploys it. */
@@ -77,6 +82,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const user = get("LINKERD_PROMETHEUS_USERNAME");
   const password = env["LINKERD_PROMETHEUS_PASSWORD"] ?? "";
+  const writes = get("LINKERD_MCP_ALLOW_WRITES");
+  if (writes !== undefined && !["1", "true", "0", "false"].includes(writes.toLowerCase())) {
+    throw new TypeError(
+      `LINKERD_MCP_ALLOW_WRITES must be 1 (or true) to enable the write tools, 0 (or false) or unset for read-only: got "${
+        writes.slice(0, 40)
+      }"`,
+    );
+  }
   const networks = get("LINKERD_CLUSTER_NETWORKS")?.split(",").map((s) => s.trim()).filter(Boolean);
   return {
     linkerdNamespace: get("LINKERD_NAMESPACE") ?? "linkerd",
@@ -95,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(policy ? { defaultInboundPolicy: policy as DefaultPolicy } : {}),
     ...(networks && networks.length ? { clusterNetworks: networks } : {}),
     kubeTimeoutMs: positiveInt(get("LINKERD_KUBE_TIMEOUT_MS"), 15_000, "LINKERD_KUBE_TIMEOUT_MS"),
+    ...(writes === "1" || writes?.toLowerCase() === "true" ? { allowWrites: true } : {}),
   };
 }
 
@@ -128,6 +142,7 @@ export const ENV_VARS = [
   "LINKERD_KUBE_TIMEOUT_MS",
   "LINKERD_MCP_LOG_LEVEL",
   "LINKERD_MCP_HTTP_TOKEN",
+  "LINKERD_MCP_ALLOW_WRITES",
 ] as const;
 
 /**

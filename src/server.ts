@@ -22,8 +22,16 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { GuardedTransport } from "./protocol_guard.ts";
-import { resultSchema, runTool, sourceInfoOf, type ToolDeps } from "./tools/_spec.ts";
-import { allTools } from "./tools/mod.ts";
+import { registerExtras } from "./mcp_extras/register.ts";
+import { ClientLog } from "./mcp_extras/logging.ts";
+import {
+  type ConfirmAnswer,
+  resultSchema,
+  runTool,
+  sourceInfoOf,
+  type ToolDeps,
+} from "./tools/_spec.ts";
+import { allTools, isWriteTool, writesDisabledMessage } from "./tools/mod.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@linkcode createServer}. */
@@ -37,6 +45,12 @@ export interface CreateServerOptions {
    * (default true; the stateless HTTP transport guards its own transport without it).
    */
   requireInitialize?: boolean;
+  /**
+   * Ask for confirmation of a real write by MCP elicitation where the client supports it
+   * (default true). False on transports that cannot carry a server-to-client request, such
+   * as the stateless JSON HTTP transport (the request would never reach the client).
+   */
+  elicitation?: boolean;
 }
 
 /** One entry of `tools/list`, as JSON. */
@@ -49,14 +63,17 @@ interface ToolListing {
   annotations: Record<string, unknown>;
 }
 
-let listing: ToolListing[] | undefined;
+const listings = new Map<boolean, ToolListing[]>();
 
 /**
  * The advertised tool table: input schemas are strict (`additionalProperties: false`)
- * and every output schema carries the central `dataSource` field. Computed once.
+ * and every output schema carries the central `dataSource` field. Computed once (per
+ * `writes`: the write tools are listed only when writes are enabled).
  */
-export function toolListing(): ToolListing[] {
-  listing ??= allTools().map((spec) => ({
+export function toolListing(writes = false): ToolListing[] {
+  const cached = listings.get(writes);
+  if (cached) return cached;
+  const listing = allTools({ writes }).map((spec) => ({
     name: spec.name,
     title: spec.title,
     description: spec.description,
@@ -64,6 +81,7 @@ export function toolListing(): ToolListing[] {
     outputSchema: jsonSchema(resultSchema(spec), "output"),
     annotations: { title: spec.title, ...spec.annotations },
   }));
+  listings.set(writes, listing);
   return listing;
 }
 
@@ -83,7 +101,11 @@ const RawCallToolRequestSchema = z.object({
 
 /** Creates an MCP server exposing every tool over `deps`. */
 export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Server {
+  // Log lines also reach the client (notifications/message) at its chosen level.
+  const clientLog = new ClientLog();
+  deps = { ...deps, log: clientLog.tee(deps.log) };
   const info = sourceInfoOf(deps.cluster);
+  const writes = deps.config.allowWrites === true;
   const demoNote = info.kind === "demo"
     ? "This answer comes from the embedded DEMO mesh (emojivoto, booksapp), not from a real cluster."
     : undefined;
@@ -92,7 +114,10 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
     {
       capabilities: { tools: {}, logging: {} },
       instructions:
-        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends). All tools are read-only." +
+        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends)." +
+        (writes
+          ? " Writes are ENABLED: apply_policies, enforce_policies and rollback_policies change policy resources (dry run by default; dry_run: false writes); every other tool is read-only."
+          : " All tools are read-only.") +
         ` Cluster state comes from: ${deps.cluster.describe()}.` +
         (info.kind === "demo" && !opts.notice
           ? " NOTE: this is the embedded DEMO mesh, not a real cluster."
@@ -100,8 +125,34 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
         (opts.notice ? ` NOTE: ${opts.notice}` : ""),
     },
   );
-  const specs = new Map(allTools().map((t) => [t.name, t]));
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing() }));
+  const specs = new Map(allTools({ writes }).map((t) => [t.name, t]));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(writes) }));
+  /** Confirmation of a real write by MCP elicitation, where the client supports it. */
+  const confirm = async (message: string, signal: AbortSignal): Promise<ConfirmAnswer> => {
+    if (opts.elicitation === false || !server.getClientCapabilities()?.elicitation) {
+      return "unsupported";
+    }
+    try {
+      const res = await server.elicitInput({
+        message,
+        requestedSchema: {
+          type: "object",
+          properties: {
+            confirm: { type: "boolean", title: "Write to the cluster", description: message },
+          },
+          required: ["confirm"],
+        },
+      }, { signal });
+      if (res.action !== "accept") return res.action;
+      return res.content?.["confirm"] === true ? "accept" : "decline";
+    } catch (err) {
+      if (signal.aborted) throw err;
+      deps.log.warn("elicitation failed; going on without confirmation", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return "unsupported";
+    }
+  };
   server.setRequestHandler(
     RawCallToolRequestSchema,
     async (request: { params?: unknown }, extra: { signal: AbortSignal }) => {
@@ -110,6 +161,12 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
         throw new McpError(ErrorCode.InvalidParams, "Invalid params for tools/call");
       }
       const spec = specs.get(params.data.name);
+      if (!spec && isWriteTool(params.data.name)) {
+        return {
+          content: [{ type: "text" as const, text: writesDisabledMessage(params.data.name) }],
+          isError: true,
+        };
+      }
       if (!spec) {
         throw new McpError(
           ErrorCode.InvalidParams,
@@ -120,6 +177,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       const rawArgs = (request.params as { arguments?: unknown }).arguments;
       const outcome = await runTool(spec, rawArgs, deps, {
         signal: extra.signal,
+        ...(writes ? { confirm: (m: string) => confirm(m, extra.signal) } : {}),
         ...(opts.toolTimeoutMs ? { timeoutMs: opts.toolTimeoutMs } : {}),
       });
       const note = demoNote ? [{ type: "text" as const, text: demoNote }] : [];
@@ -135,6 +193,9 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       };
     },
   );
+  // Prompts, resources and completions (src/mcp_extras/).
+  registerExtras(server, deps);
+  clientLog.attach(server);
   // Every transport is screened (malformed JSON-RPC answered, bad params -32602,
   // nothing before initialize); HTTP and stdio pass an already guarded one.
   const connect = server.connect.bind(server);

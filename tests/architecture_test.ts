@@ -2,7 +2,7 @@
  * The arrows of the architecture, checked on the whole import graph (every import
  * followed transitively, not one folder's direct imports):
  *
- * - the pure domain folders (`src/policy`, `src/validate`, `src/metrics` but its two
+ * - the pure domain folders (`src/policy`, `src/validate`, `src/lifecycle`, `src/metrics` but its two
  *   Prometheus adapters) reach no I/O: no live cluster or manifests source, no
  *   client-node, no MCP SDK, no `node:fs`/`node:http(s)`/`node:net`, no `Deno.*`,
  *   no `fetch`, no `console` — whatever the path;
@@ -103,6 +103,7 @@ const IO_MODULES: ReadonlyArray<RegExp> = [
 function isPure(path: string): boolean {
   if (path.endsWith("_test.ts") || !path.endsWith(".ts")) return false;
   if (path.startsWith("src/policy/") || path.startsWith("src/validate/")) return true;
+  if (path.startsWith("src/lifecycle/")) return true;
   return path.startsWith("src/metrics/") && path !== "src/metrics/prom_client.ts" &&
     path !== "src/metrics/mod.ts";
 }
@@ -224,7 +225,8 @@ Deno.test("pure folders (policy, validate, metrics) reach no I/O, transitively",
   const pure = [...GRAPH.edges.keys()].filter(isPure);
   assert.ok(
     pure.some((p) => p.startsWith("src/policy/")) &&
-      pure.some((p) => p.startsWith("src/validate/")),
+      pure.some((p) => p.startsWith("src/validate/")) &&
+      pure.some((p) => p.startsWith("src/lifecycle/")),
   );
   assert.deepEqual(ioViolations(GRAPH, isPure), []);
 });

@@ -42,6 +42,8 @@ export interface CliOptions {
   source: SourceChoice;
   http?: HttpOptions;
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** `--allow-writes`: offer the write tools (policy resources only). */
+  allowWrites?: boolean;
 }
 
 /** A command line that cannot be understood (exit code 2). */
@@ -77,6 +79,10 @@ HTTP transport:
   --allowed-host H       extra Host header value to accept (repeatable)
   --allowed-origin O     Origin to accept (repeatable)
 
+Writes (off by default; policy resources only, always a server-side dry run first):
+  --allow-writes         offer apply_policies, enforce_policies and rollback_policies
+                         (or LINKERD_MCP_ALLOW_WRITES=1)
+
 Other:
   --log-level LEVEL      debug, info, warn or error (stderr only)
   -h, --help             this text
@@ -85,7 +91,7 @@ Other:
 Environment: KUBECONFIG, LINKERD_NAMESPACE (linkerd), LINKERD_VIZ_NAMESPACE (linkerd-viz),
 LINKERD_PROMETHEUS_URL (http://prometheus.linkerd-viz.svc.cluster.local:9090),
 LINKERD_PROMETHEUS_TOKEN, LINKERD_PROMETHEUS_USERNAME/PASSWORD, LINKERD_DEFAULT_INBOUND_POLICY,
-LINKERD_CLUSTER_NETWORKS, LINKERD_MCP_HTTP_TOKEN.
+LINKERD_CLUSTER_NETWORKS, LINKERD_MCP_HTTP_TOKEN, LINKERD_MCP_ALLOW_WRITES.
 
 Exit codes: 0 success (validate: no errors found); 1 call: the tool failed, validate:
 configuration errors found (unparsable manifests included); 2 bad usage, or validate could
@@ -111,6 +117,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   let logLevel: CliOptions["logLevel"];
   let help = false;
   let version = false;
+  let allowWrites = false;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -137,6 +144,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--demo":
         demo = true;
+        break;
+      case "--allow-writes":
+        allowWrites = true;
         break;
       case "--manifests":
         manifests.push(value());
@@ -214,6 +224,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 
   const opts: CliOptions = { command, source };
   if (logLevel) opts.logLevel = logLevel;
+  if (allowWrites) opts.allowWrites = true;
   if (http !== undefined) {
     if (command.kind !== "serve") throw new UsageError("--http applies only when serving");
     opts.http = {

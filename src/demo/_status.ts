@@ -41,7 +41,7 @@ export function runningPodStatus(
     hostIPs: [{ ip: opts.hostIP }],
     podIP: opts.podIP,
     podIPs: [{ ip: opts.podIP }],
-    qosClass: "Burstable",
+    qosClass: qosClassOf(spec),
     startTime: opts.startedAt,
     containerStatuses: (spec.containers ?? []).map(running),
   };
@@ -65,6 +65,49 @@ export function runningPodStatus(
     );
   }
   return status;
+}
+
+type Resources = { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+
+/** A CPU or memory quantity in base units (`250m` → 0.25, `64Mi` → 67108864); NaN if unparsable. */
+function quantity(v: unknown): number {
+  const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(String(v ?? "").trim());
+  if (!m) return NaN;
+  const scale: Record<string, number> = {
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+  };
+  return Number(m[1]) * (m[2] ? scale[m[2]]! : 1);
+}
+
+/**
+ * The QoS class Kubernetes computes for a pod (pkg/apis/core/helper/qos): `BestEffort`
+ * when no container (init containers included) requests or limits CPU or memory,
+ * `Guaranteed` when every container limits both and requests equal limits (requests
+ * default to limits), else `Burstable`.
+ */
+export function qosClassOf(spec: PodSpec): "BestEffort" | "Burstable" | "Guaranteed" {
+  const all = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  let any = false;
+  let guaranteed = all.length > 0;
+  for (const c of all) {
+    const r = ((c as unknown as { resources?: Resources }).resources ?? {}) as Resources;
+    for (const name of ["cpu", "memory"]) {
+      const limit = quantity(r.limits?.[name]);
+      const request = r.requests?.[name] !== undefined ? quantity(r.requests[name]) : limit;
+      if (limit > 0 || request > 0) any = true;
+      if (!(limit > 0) || request !== limit) guaranteed = false;
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 /** A workload with all `replicas` up to date, ready and available. */

@@ -65,6 +65,8 @@ export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
       pod.metadata.creationTimestamp = iso(started + pods.length * 1000);
       pod.metadata.uid = uid(`Pod/${pod.metadata.namespace}/${pod.metadata.name}`);
       (pod.spec as Record<string, unknown>)["nodeName"] = NODES[node];
+      // The ServiceAccount admission plugin names "default" when the template names none.
+      (pod.spec as Record<string, unknown>)["serviceAccountName"] ??= "default";
       pod.status = runningPodStatus(pod, {
         podIP: ip,
         hostIP: `172.18.0.${2 + node}`,

@@ -110,10 +110,9 @@ export function apiError(what: string, res: RawResponse, context: string): KubeA
     : /html/i.test(ct) || /^\s*<(!doctype|html)/i.test(res.body)
     ? `HTTP ${res.status} ${reason} (an HTML page)`
     : summarize(res.body, 160) || `HTTP ${res.status} ${reason}`;
-  if (res.status === 401) {
-    detail = `${detail}: the credentials of context "${context}" were refused; ` +
-      "renew them (log in again) or choose another context";
-  }
+  // The fact only (which context's credentials); the advice is added once, by the tools'
+  // describeError (src/tools/_spec.ts) or the CLI.
+  if (res.status === 401) detail = `${detail} (credentials of context "${context}")`;
   if (res.status === 429 || res.status === 503) {
     const after = retryAfterMs(res.headers);
     detail = `${detail} (HTTP ${res.status}${

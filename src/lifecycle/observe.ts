@@ -221,9 +221,26 @@ export function edgesOf(samples: readonly PromSample[]): OutboundEdge[] {
 export function parseIdentity(
   id: string,
 ): { serviceAccount: string; namespace: string } | undefined {
-  const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.serviceaccount\.identity\./
-    .exec(id);
+  const m =
+    /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.serviceaccount\.identity\./
+      .exec(id);
   // a ServiceAccount name may contain dots; the namespace may not
   if (!m) return undefined;
   return { serviceAccount: m[1]!, namespace: m[3]! };
+}
+
+/** Adds up flows of the same key (series that differ only by labels the key ignores). */
+export function sumFlows(flows: readonly ObservedFlow[]): ObservedFlow[] {
+  const by = new Map<string, ObservedFlow>();
+  for (const f of flows) {
+    const k = flowKey(f);
+    const cur = by.get(k);
+    if (!cur) by.set(k, { ...f });
+    else {
+      cur.count += f.count;
+      // a probe's authorization is what marks it: keep it if any series has it
+      if (f.authz?.name === "probe") cur.authz = f.authz;
+    }
+  }
+  return [...by.values()];
 }

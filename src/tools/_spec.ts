@@ -31,7 +31,15 @@ export interface ToolDeps {
 export interface ToolContext {
   /** Aborted when the call times out or the client cancels. */
   signal: AbortSignal;
+  /**
+   * Asks the user to confirm (MCP elicitation), where the client supports it; absent
+   * otherwise. Only the write tools use it.
+   */
+  confirm?(message: string): Promise<ConfirmAnswer>;
 }
+
+/** The user's answer to {@linkcode ToolContext.confirm}. */
+export type ConfirmAnswer = "accept" | "decline" | "cancel" | "unsupported";
 
 /** MCP tool annotations. */
 export interface ToolAnnotations {
@@ -141,7 +149,11 @@ export async function runTool(
   spec: ToolSpec<any, any>,
   rawArgs: unknown,
   deps: ToolDeps,
-  opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: {
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    confirm?: (message: string) => Promise<ConfirmAnswer>;
+  } = {},
 ): Promise<ToolOutcome<unknown>> {
   const parsed = z.object(spec.inputSchema).strict().safeParse(rawArgs ?? {});
   if (!parsed.success) {
@@ -166,7 +178,13 @@ export async function runTool(
     }, timeoutMs);
   });
   try {
-    const outcome = await Promise.race([spec.handler(parsed.data, deps, { signal }), timedOut]);
+    const outcome = await Promise.race([
+      spec.handler(parsed.data, deps, {
+        signal,
+        ...(opts.confirm ? { confirm: opts.confirm } : {}),
+      }),
+      timedOut,
+    ]);
     if (!outcome.ok) return outcome;
     return ok({ ...(outcome.data as object), dataSource: sourceInfoOf(deps.cluster) });
   } catch (err) {
@@ -210,13 +228,13 @@ function isExpected(err: unknown): boolean {
 export function describeError(err: unknown, tool: string): string {
   if (err instanceof KubeApiError) {
     if (
-      err.status === 0 && (KUBECONFIG_REASONS.has(err.reason) || err.name === "KubeconfigError")
+      err.status === 0 && (KUBECONFIG_REASONS.has(err.reason) || err instanceof KubeconfigError)
     ) {
       return `${err.message}: fix the kubeconfig (KUBECONFIG, --kubeconfig or ~/.kube/config) or pass --context NAME; run with --demo or --manifests PATH to analyse without a cluster`;
     }
     switch (err.status) {
       case 401:
-        return `${err.message}: the Kubernetes API server rejected the credentials (401 Unauthorized); refresh them (for exec-plugin users run any kubectl command to re-authenticate) or check the token in your kubeconfig`;
+        return `${err.message}: the Kubernetes API server rejected the credentials (401 Unauthorized); refresh them (log in again; for exec-plugin users run any kubectl command to re-authenticate), check the token in your kubeconfig or choose another context`;
       case 403:
         return `${err.message}: access is forbidden by RBAC (403); grant the identity read access (get, list) to this resource, as the Helm chart's ClusterRole does`;
       case 0:

@@ -8,9 +8,31 @@ import { meshTools } from "./mesh.ts";
 import { policyTools } from "./policy.ts";
 import { validateTools } from "./validate.ts";
 import { metricsTools } from "./metrics.ts";
+import { topologyTools } from "./topology.ts";
+import { lifecycleTools } from "./lifecycle.ts";
+import { WRITE_TOOL_NAMES, writesDisabledMessage, writeTools } from "./writes.ts";
+import { analyzeAudit } from "../lifecycle/use_cases.ts";
 
-/** All tools the server offers. */
+export { WRITE_TOOL_NAMES, writesDisabledMessage };
+
+/**
+ * All tools the server offers. The write tools only with `writes: true` (`--allow-writes`):
+ * otherwise they are neither listed nor callable.
+ */
 // deno-lint-ignore no-explicit-any
-export function allTools(): ToolSpec<any, any>[] {
-  return [...meshTools(), ...policyTools(), ...validateTools(), ...metricsTools()];
+export function allTools(opts: { writes?: boolean } = {}): ToolSpec<any, any>[] {
+  return [
+    ...meshTools(),
+    ...policyTools(),
+    ...validateTools(),
+    ...metricsTools(),
+    ...topologyTools(),
+    ...lifecycleTools(),
+    ...(opts.writes ? writeTools({ analyzeAudit }) : []),
+  ];
+}
+
+/** Whether `name` is a write tool (refused with {@linkcode writesDisabledMessage} when off). */
+export function isWriteTool(name: string): boolean {
+  return (WRITE_TOOL_NAMES as readonly string[]).includes(name);
 }

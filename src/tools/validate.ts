@@ -56,7 +56,9 @@ const validateOutput = {
 export function validateTools(): ToolSpec<any, any>[] {
   const tool: ToolSpec<{
     namespace: z.ZodOptional<z.ZodString>;
-    resource_type: z.ZodOptional<z.ZodEnum<{ [K in (typeof RESOURCE_TYPES)[number]]: K }>>;
+    resource_type: z.ZodOptional<
+      z.ZodPreprocess<z.ZodEnum<{ [K in (typeof RESOURCE_TYPES)[number]]: K }>, unknown>
+    >;
     resource_name: z.ZodOptional<z.ZodString>;
     include_warnings: z.ZodOptional<z.ZodBoolean>;
   }, typeof validateOutput> = {
@@ -68,8 +70,12 @@ export function validateTools(): ToolSpec<any, any>[] {
       namespace: namespaceArg().optional().describe(
         'Namespace to validate, e.g. "emojivoto" (omit for all namespaces)',
       ),
-      resource_type: z.enum(RESOURCE_TYPES).optional().describe(
-        `Resource type to validate: ${RESOURCE_TYPES.join(", ")} (default all)`,
+      // Case-insensitive, and "" means all, as the original server accepted (a stable argument).
+      resource_type: z.preprocess(
+        (v) => typeof v === "string" ? (v === "" ? "all" : v.toLowerCase()) : v,
+        z.enum(RESOURCE_TYPES),
+      ).optional().describe(
+        `Resource type to validate: ${RESOURCE_TYPES.join(", ")} (default all; case-insensitive)`,
       ),
       resource_name: z.string().optional().describe(
         'Only report the resource with this name, e.g. "web-http"',

@@ -162,7 +162,9 @@ export function enforcePatch(server: KubeObject, changeId: string): JsonPatchOp[
 export function applyJsonPatch<T>(obj: T, ops: readonly JsonPatchOp[]): T {
   const doc = structuredClone(obj) as unknown;
   for (const op of ops) {
-    const tokens = op.path.split("/").slice(1).map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const tokens = op.path.split("/").slice(1).map((t) =>
+      t.replaceAll("~1", "/").replaceAll("~0", "~")
+    );
     const last = tokens.pop();
     if (last === undefined) throw new Error(`invalid path "${op.path}"`);
     let parent = doc as Record<string, unknown>;
@@ -272,6 +274,24 @@ export function rollbackPlan(changeId: string, touched: readonly KubeObject[]): 
     steps.push({ action: "restore", object: obj, restored });
   }
   return steps;
+}
+
+/**
+ * The JSON patch that brings `current` back to `restored` (labels, annotations and spec),
+ * guarded by the resourceVersion read: a patch, so RBAC needs no `update` verb.
+ */
+export function restorePatch(current: KubeObject, restored: KubeObject): JsonPatchOp[] {
+  const spec = (restored as { spec?: unknown }).spec;
+  const ops: JsonPatchOp[] = [
+    { op: "test", path: "/metadata/resourceVersion", value: current.metadata.resourceVersion },
+    { op: "add", path: "/metadata/labels", value: restored.metadata.labels ?? {} },
+    { op: "add", path: "/metadata/annotations", value: restored.metadata.annotations ?? {} },
+  ];
+  if (spec !== undefined) ops.push({ op: "add", path: "/spec", value: spec });
+  else if ((current as { spec?: unknown }).spec !== undefined) {
+    ops.push({ op: "remove", path: "/spec" });
+  }
+  return ops;
 }
 
 /** Change ids after `changeId` recorded on an object (ids sort by time). */

@@ -37,6 +37,9 @@ const ARGS: Record<string, Record<string, unknown>> = {
   "get_service_health_summary": { namespace: "booksapp", time_range: "10m" },
   "get_top_services": { namespace: "emojivoto", sort_by: "latency_p95", limit: 5 },
   "get_traffic_trends": { namespace: "emojivoto", window: "1h", compare_to: "previous" },
+  "get_mesh_topology": { namespace: "booksapp", time_range: "5m" },
+  "analyze_audit": { namespace: "booksapp", time_range: "1h" },
+  "generate_policies": { namespace: "booksapp", time_range: "1h" },
 };
 
 /** A number the metrics tool must have computed from the recording (not null, not 0). */

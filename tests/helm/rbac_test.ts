@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
 import { RESOURCES } from "../../src/kube/resources.ts";
 import { LINKERD_CONFIGMAPS } from "../../src/kube/state.ts";
+import { WRITABLE_KEYS } from "../../src/writes/policy_yaml.ts";
 import { render } from "./_template.ts";
 
 const chart = new URL("../../helm/linkerd-mcp/", import.meta.url);
@@ -135,4 +136,39 @@ Deno.test("tokenreviews create is granted only when the TokenReview option is on
 
 Deno.test("no RBAC objects are rendered when rbac.create is false", () => {
   assert.deepEqual(roles({ "rbac.create": false }), []);
+});
+
+Deno.test("write verbs exist only with writes.enabled, only on the policy resources the write tools write", () => {
+  const WRITE = ["create", "delete", "patch"];
+  const isWrite = (g: { verbs: string[] }) => g.verbs.some((v) => !READ.includes(v));
+  for (const overrides of [{}, { "auth.tokenReview": { enabled: true } }]) {
+    const writes = grants(roles(overrides)).filter(isWrite);
+    assert.deepEqual(
+      writes.filter((g) => g.key !== "authentication.k8s.io/tokenreviews"),
+      [],
+      "no write verb without writes.enabled",
+    );
+  }
+  const on = grants(roles({ "writes.enabled": true })).filter(isWrite);
+  const expected = WRITABLE_KEYS.map((k) => `${RESOURCES[k].group}/${RESOURCES[k].plural}`).sort();
+  assert.deepEqual(on.map((g) => g.key).sort(), expected);
+  for (const g of on) {
+    assert.equal(g.kind, "ClusterRole");
+    assert.deepEqual(g.verbs, WRITE, g.key);
+    assert.ok(!g.key.endsWith("/secrets"));
+  }
+  // Reads are unchanged by writes.enabled.
+  const reads = (o: Record<string, unknown>) =>
+    grants(roles(o)).filter((g) => !isWrite(g)).map((g) => `${g.kind} ${g.key} ${g.verbs}`).sort();
+  assert.deepEqual(reads({ "writes.enabled": true }), reads({}));
+});
+
+Deno.test("the Deployment passes --allow-writes only inside the writes.enabled condition", () => {
+  const tpl = Deno.readTextFileSync(new URL("templates/deployment.yaml", chart));
+  const uses = [...tpl.matchAll(/--allow-writes/g)];
+  assert.equal(uses.length, 1);
+  assert.match(
+    tpl,
+    /\{\{- if \.Values\.writes\.enabled \}\}\s*\n\s*- --allow-writes\s*\n\s*\{\{- end \}\}/,
+  );
 });

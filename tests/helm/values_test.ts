@@ -39,6 +39,7 @@ Deno.test("values.schema.json accepts realistic overrides", async (t) => {
       networkPolicy: { enabled: true, from: [{ namespaceSelector: {} }] },
     }],
     ["pdb percentage", { podDisruptionBudget: { enabled: true, minAvailable: "50%" } }],
+    ["writes enabled", { writes: { enabled: true } }],
   ];
   for (const [name, patch] of good) {
     await t.step(name, () => assert.deepEqual(validate(withValues(patch), schema), []));
@@ -54,6 +55,8 @@ Deno.test("values.schema.json rejects invalid values", async (t) => {
     ["unknown nested key", { auth: { tokenFile: "/x" } }, /unknown key "tokenFile"/],
     ["inject typo", { linkerdInject: "yes" }, /linkerdInject: "yes" is not one of/],
     ["bad log level", { logLevel: "verbose" }, /logLevel/],
+    ["writes as text", { writes: { enabled: "yes" } }, /writes\.enabled/],
+    ["writes unknown key", { writes: { secrets: true } }, /unknown key "secrets"/],
     ["bad namespace", { linkerd: { namespace: "Linkerd_NS" } }, /linkerd\.namespace/],
     [
       "Prometheus URL without scheme",

@@ -15,6 +15,7 @@ import {
 } from "../../src/kube/live.ts";
 import { RESOURCE_KEYS, RESOURCES, type ResourceType } from "../../src/kube/resources.ts";
 import { loadState } from "../../src/kube/state.ts";
+import { describeError } from "../../src/tools/_spec.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import {
   type Standin,
@@ -227,8 +228,17 @@ Deno.test({
       await rejectsKube(wrong.list("pods"), {
         status: 401,
         reason: "Unauthorized",
-        message: /^Cannot list pods in all namespaces: Unauthorized: .*"standin-wrong-token"/,
+        message: /^Cannot list pods in all namespaces: Unauthorized .*"standin-wrong-token"/,
       });
+      // The tool's answer carries exactly one piece of advice (the source adds only facts).
+      const err = await wrong.list("pods").catch((e) => e);
+      const text = describeError(err, "list_meshed_services");
+      assert.match(text, /credentials of context "standin-wrong-token"/);
+      assert.match(text, /rejected the credentials \(401 Unauthorized\); refresh them/);
+      for (const once of [/refresh them/g, /log in again/g, /choose another context/g]) {
+        assert.equal(text.match(once)?.length, 1, `${once} in ${text}`);
+      }
+      assert.doesNotMatch(text, /renew/);
       const src = await live();
       await rejectsKube(src.list("servers", { namespace: "secret-ns" }), {
         status: 403,
@@ -607,6 +617,80 @@ Deno.test({
           query: { watch: "1", labelSelector: "app=web" },
           status: 200,
         });
+      } finally {
+        client.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "startStandin() watches like the real server: resourceVersion, changes, 410 after compaction",
+  async fn() {
+    await withStandin({}, async (api) => {
+      const client = Deno.createHttpClient({ caCerts: [STANDIN_CA_PEM] });
+      const headers = { authorization: `Bearer ${STANDIN_TOKEN}` };
+      const get = async (path: string) => {
+        const res = await fetch(`${api.url}${path}`, { client, headers });
+        return { status: res.status, text: await res.text() };
+      };
+      const events = (text: string) =>
+        text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) as Array<
+          {
+            type: string;
+            object: KubeObject & { code?: number; reason?: string; message?: string };
+          }
+        >;
+      const pods = "/api/v1/namespaces/emojivoto/pods";
+      try {
+        const listed = JSON.parse((await get(pods)).text);
+        const rv = listed.metadata.resourceVersion as string;
+        // From the list's resourceVersion: nothing old, then the changes while it is open.
+        const watching = get(`${pods}?watch=1&resourceVersion=${rv}&timeoutSeconds=2`);
+        while (api.openWatches === 0) await new Promise((r) => setTimeout(r, 20));
+        const before = listed.items as KubeObject[];
+        api.setObjects([
+          ...before.filter((p) => p.metadata.name !== "web-2").map((p) =>
+            p.metadata.name === "web-1"
+              ? { ...p, metadata: { ...p.metadata, labels: { app: "web", changed: "yes" } } }
+              : p
+          ),
+          pod("web-3", "emojivoto", { app: "web" }),
+          pod("elsewhere", "booksapp"),
+        ]);
+        const seen = events((await watching).text);
+        assert.deepEqual(seen.map((e) => `${e.type} ${e.object.metadata.name}`), [
+          "MODIFIED web-1",
+          "ADDED web-3",
+          "DELETED web-2",
+        ]);
+        assert.ok(seen.every((e) => Number(e.object.metadata.resourceVersion) > Number(rv)));
+        assert.equal(api.openWatches, 0);
+        // Without a resourceVersion: the current state as ADDED events.
+        const fresh = events((await get(`${pods}?watch=1`)).text);
+        assert.equal(fresh.length, before.length);
+        assert.ok(fresh.every((e) => e.type === "ADDED"));
+        // After a compaction an older resourceVersion is expired: 200, then one ERROR event.
+        api.compact();
+        const gone = await get(`${pods}?watch=1&resourceVersion=${rv}`);
+        assert.equal(gone.status, 200);
+        const [error, ...rest] = events(gone.text);
+        assert.deepEqual(rest, []);
+        assert.equal(error?.type, "ERROR");
+        assert.equal(error?.object.kind, "Status");
+        assert.equal(error?.object.code, 410);
+        assert.equal(error?.object.reason, "Expired");
+        assert.equal(
+          error?.object.message,
+          "The resourceVersion for the provided watch is too old.",
+        );
+        // The current resourceVersion still works, and garbage is a 400.
+        const now = JSON.parse((await get(pods)).text).metadata.resourceVersion;
+        const ok = await get(`${pods}?watch=1&resourceVersion=${now}`);
+        assert.equal(ok.status, 200);
+        assert.deepEqual(events(ok.text), []);
+        assert.equal((await get(`${pods}?watch=1&resourceVersion=abc`)).status, 400);
       } finally {
         client.close();
       }

@@ -29,7 +29,10 @@
  *   Prometheus scraping the control-plane and viz admin ports every 10 s.
  *
  * Series carry the labels Linkerd's proxies and viz's Prometheus relabelling give them
- * (linkerd-semantics.md §4); latency histograms use {@linkcode BUCKETS}.
+ * (linkerd-semantics.md §4), inbound ones with `target_port`; besides the responses and
+ * histograms, inbound `request_total` and `tcp_open_total` by client (the policy lifecycle
+ * tools' input) and, for opaque TCP edges ({@linkcode Edge.tcp}),
+ * `inbound_tcp_authz_allow_total`; latency histograms use {@linkcode BUCKETS}.
  *
  * @module
  */
@@ -111,6 +114,11 @@ export interface Edge {
   deniedRps?: number;
   /** Bytes per request the client writes and reads. */
   bytes: { sent: number; received: number };
+  /**
+   * Opaque TCP (no HTTP): `behaviour().rps` is connections per second, and the series are
+   * `tcp_open_total` and `inbound_tcp_authz_allow_total` only.
+   */
+  tcp?: boolean;
 }
 
 /** Latency distributions (cumulative fraction at bucket bounds, ms). */
@@ -583,11 +591,51 @@ export function demoSeries(edges: readonly Edge[] = demoEdges()): DemoSeries[] {
       ? { route_kind: e.to.route.kind, route_name: e.to.route.name }
       : {};
     const authz = { "authz_kind": e.to.authz.kind, "authz_name": e.to.authz.name };
-    const inbound = { direction: "inbound", ...podLabels(dst), ...tlsOf(e), ...srv, ...route };
+    const port = { "target_port": String(e.to.port) };
+    const inbound = {
+      direction: "inbound",
+      ...podLabels(dst),
+      ...port,
+      ...tlsOf(e),
+      ...srv,
+      ...route,
+    };
+    // connections accepted (tcp_open_total has no route or authz labels)
+    out.push({
+      metric: "tcp_open_total",
+      labels: {
+        direction: "inbound",
+        peer: "src",
+        ...podLabels(dst),
+        ...port,
+        ...tlsOf(e),
+        ...srv,
+      },
+      perSecond: (t) => (e.tcp ? e.behaviour(t).rps : Math.min(e.behaviour(t).rps, 0.01)),
+      base: 10,
+      history: "day",
+    });
+    if (e.tcp) {
+      out.push({
+        metric: "inbound_tcp_authz_allow_total",
+        labels: { ...podLabels(dst), ...port, ...tlsOf(e), ...srv, ...authz },
+        perSecond: (t) => e.behaviour(t).rps,
+        base: 10,
+        history: "day",
+      });
+      continue;
+    }
     out.push(...responses({ ...inbound, ...authz }, e, "week"));
     out.push({
+      metric: "request_total",
+      labels: { ...inbound, ...authz },
+      perSecond: (t) => e.behaviour(t).rps,
+      base: 1000,
+      history: "day",
+    });
+    out.push({
       metric: "inbound_http_authz_allow_total",
-      labels: { ...podLabels(dst), ...tlsOf(e), ...srv, ...route, ...authz },
+      labels: { ...podLabels(dst), ...port, ...tlsOf(e), ...srv, ...route, ...authz },
       perSecond: (t) => e.behaviour(t).rps,
       base: 1000,
       history: "day",
@@ -595,7 +643,7 @@ export function demoSeries(edges: readonly Edge[] = demoEdges()): DemoSeries[] {
     if (e.deniedRps) {
       out.push({
         metric: "inbound_http_authz_deny_total",
-        labels: { ...podLabels(dst), ...tlsOf(e), ...srv, ...route },
+        labels: { ...podLabels(dst), ...port, ...tlsOf(e), ...srv, ...route },
         perSecond: () => e.deniedRps!,
         base: 0,
         history: "day",

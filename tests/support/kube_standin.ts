@@ -2,7 +2,9 @@
  * A Kubernetes API stand-in for tests: HTTPS with a self-signed CA (the TEST-ONLY
  * certificates in `certs/`), bearer-token auth, list/get/watch with label selectors,
  * `limit`/`continue` pagination and `Status` errors, plus knobs for latency and
- * failures and a log of the requests it answered.
+ * failures and a log of the requests it answered. Watches honour `resourceVersion` and
+ * `timeoutSeconds`, stream the changes of {@linkcode Standin.setObjects}, and after
+ * {@linkcode Standin.compact} answer a too-old version with 200 and an `ERROR` 410 event.
  *
  * Fault injection ({@linkcode Standin.fault}): hang (never answer), garbage (a body that is not
  * what was asked for), huge bodies (streamed, never held in memory), endless `continue` pages,
@@ -127,8 +129,19 @@ export interface Standin {
   serve(entry: string): void;
   /** While on, every request with a `continue` token gets 410 Expired. */
   expireContinueTokens(on: boolean): void;
-  /** Replaces the objects served. */
+  /**
+   * Replaces the objects served. Resource versions keep growing; open watches get an
+   * `ADDED`, `MODIFIED` or `DELETED` event for each object that changed.
+   */
   setObjects(objects: readonly KubeObject[]): void;
+  /**
+   * Forgets the history up to the current resource version, as an etcd compaction does:
+   * a later watch from an older `resourceVersion` gets HTTP 200 and one `ERROR` event
+   * carrying a 410 Expired Status (the real server's answer for an etcd-served watch).
+   */
+  compact(): void;
+  /** Watches open now. */
+  readonly openWatches: number;
   close(): Promise<void>;
 }
 
@@ -137,17 +150,18 @@ interface Indexed {
   resourceVersion: number;
 }
 
-function index(objects: readonly KubeObject[]): Indexed {
+/** Indexes objects by resource type; like an API server, assigns each a resourceVersion above `after`. */
+function index(objects: readonly KubeObject[], after = 1000): Indexed {
   const byKey = new Map<ResourceKey, KubeObject[]>();
   for (const key of RESOURCE_KEYS) byKey.set(key, []);
-  let rv = 1000;
+  let rv = after;
   for (const obj of objects) {
     const key = resourceKeyFor(obj.apiVersion, obj.kind);
     if (!key) continue;
     rv++;
     byKey.get(key)!.push({
       ...obj,
-      metadata: { resourceVersion: String(rv), uid: `uid-${rv}`, ...obj.metadata },
+      metadata: { uid: `uid-${rv}`, ...obj.metadata, resourceVersion: String(rv) },
     });
   }
   for (const list of byKey.values()) {
@@ -183,6 +197,14 @@ function status(
 
 function notFoundPath(): Response {
   return status(404, "NotFound", "the server could not find the requested resource");
+}
+
+/** An open watch. */
+interface Watcher {
+  key: ResourceKey;
+  matches(o: KubeObject): boolean;
+  send(type: string, o: KubeObject): void;
+  end(): void;
 }
 
 /** A parsed REST path. */
@@ -269,6 +291,9 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   let inFlight = 0;
   let hugeBytesSent = 0;
   let endlessPage = 0;
+  /** Watches from a resourceVersion below this get 410 Expired (see `compact()`). */
+  let compactedRv = 0;
+  const watchers = new Set<Watcher>();
 
   function isServed(route: Route): boolean {
     const r = RESOURCES[route.key];
@@ -305,6 +330,14 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
   }
 
   function selected(route: Route, url: URL): KubeObject[] | Response {
+    return selectedFrom(state.byKey.get(route.key) ?? [], route, url);
+  }
+
+  function selectedFrom(
+    from: readonly KubeObject[],
+    route: Route,
+    url: URL,
+  ): KubeObject[] | Response {
     let selector: LabelSelector | undefined;
     const text = url.searchParams.get("labelSelector");
     if (text) {
@@ -314,7 +347,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
         return status(400, "BadRequest", `unable to parse requirement: ${(err as Error).message}`);
       }
     }
-    return (state.byKey.get(route.key) ?? []).filter((o) =>
+    return from.filter((o) =>
       (route.namespace === undefined || o.metadata.namespace === route.namespace) &&
       (!selector || matchesSelector(selector, o.metadata.labels))
     );
@@ -356,21 +389,117 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     return Response.json({ kind: `${r.kind}List`, apiVersion, metadata, items: page });
   }
 
+  /**
+   * A watch as the real API server answers it: without `resourceVersion` (or with "0") an
+   * `ADDED` event per existing object first; from `resourceVersion` N only what changed
+   * after N; from a version older than the last {@linkcode Standin.compact} HTTP 200 and
+   * one `ERROR` event with a 410 Expired Status. It stays open for `timeoutSeconds` (capped
+   * at 60 s; ends after the initial events when absent) and streams the changes
+   * {@linkcode Standin.setObjects} makes meanwhile.
+   */
   function watch(route: Route, url: URL): Response {
     const items = selected(route, url);
     if (items instanceof Response) return items;
+    const rvText = url.searchParams.get("resourceVersion") ?? "";
+    const from = rvText === "" || rvText === "0" ? undefined : Number(rvText);
+    if (from !== undefined && !(Number.isSafeInteger(from) && from > 0)) {
+      return status(
+        400,
+        "BadRequest",
+        `resourceVersion: Invalid value: "${rvText}": invalid resource version`,
+      );
+    }
+    const timeoutText = url.searchParams.get("timeoutSeconds");
+    const holdMs = timeoutText ? Math.min(Math.max(Number(timeoutText) || 0, 0), 60) * 1000 : 0;
     const enc = new TextEncoder();
+    const line = (type: string, object: unknown) =>
+      enc.encode(JSON.stringify({ type, object }) + "\n");
+    let watcher: Watcher | undefined;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (const o of items) {
-          controller.enqueue(
-            enc.encode(JSON.stringify({ type: "ADDED", object: withVersion(o, route) }) + "\n"),
-          );
+        if (from !== undefined && from < compactedRv) {
+          controller.enqueue(line("ERROR", {
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Failure",
+            message: "The resourceVersion for the provided watch is too old.",
+            reason: "Expired",
+            code: 410,
+          }));
+          controller.close();
+          return;
         }
-        controller.close();
+        for (const o of items) {
+          if (from === undefined || Number(o.metadata.resourceVersion) > from) {
+            controller.enqueue(line("ADDED", withVersion(o, route)));
+          }
+        }
+        if (holdMs === 0) return controller.close();
+        const end = () => {
+          if (!watcher) return;
+          watchers.delete(watcher);
+          clearTimeout(timer);
+          closing.signal.removeEventListener("abort", end);
+          watcher = undefined;
+          try {
+            controller.close();
+          } catch {
+            // the client went away
+          }
+        };
+        const timer = setTimeout(end, holdMs);
+        closing.signal.addEventListener("abort", end, { once: true });
+        watcher = {
+          matches: (o) => {
+            const one = selectedFrom([o], route, url);
+            return Array.isArray(one) && one.length === 1;
+          },
+          send: (type, o) => controller.enqueue(line(type, withVersion(o, route))),
+          key: route.key,
+          end,
+        };
+        watchers.add(watcher);
+      },
+      cancel() {
+        watcher?.end();
       },
     });
     return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+
+  /** Tells open watches what `next` changes compared with `prev`. */
+  function notifyWatchers(prev: Indexed, next: Indexed): void {
+    const id = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+    const strip = (o: KubeObject) =>
+      JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: "", uid: "" } });
+    for (const key of RESOURCE_KEYS) {
+      const before = new Map((prev.byKey.get(key) ?? []).map((o) => [id(o), o]));
+      const after = new Map((next.byKey.get(key) ?? []).map((o) => [id(o), o]));
+      const events: Array<[string, KubeObject]> = [];
+      for (const [k, o] of after) {
+        const old = before.get(k);
+        if (!old) {
+          events.push(["ADDED", o]);
+          continue;
+        }
+        o.metadata.uid = old.metadata.uid; // the same object
+        if (strip(old) !== strip(o)) events.push(["MODIFIED", o]);
+        else o.metadata.resourceVersion = old.metadata.resourceVersion; // unchanged
+      }
+      for (const [k, o] of before) {
+        if (!after.has(k)) {
+          events.push(["DELETED", {
+            ...o,
+            metadata: { ...o.metadata, resourceVersion: String(next.resourceVersion) },
+          }]);
+        }
+      }
+      for (const w of watchers) {
+        if (w.key !== key) continue;
+        for (const [type, o] of events) if (w.matches(o)) w.send(type, o);
+      }
+    }
   }
 
   function get(route: Route): Response {
@@ -586,7 +715,15 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
       expireContinue = on;
     },
     setObjects(objects) {
-      state = index(objects);
+      const prev = state;
+      state = index(objects, prev.resourceVersion);
+      notifyWatchers(prev, state);
+    },
+    compact() {
+      compactedRv = state.resourceVersion;
+    },
+    get openWatches() {
+      return watchers.size;
     },
     async close() {
       closing.abort();

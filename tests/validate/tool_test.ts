@@ -69,7 +69,11 @@ Deno.test("validate_mesh_config rejects an unknown resource_type listing the val
 
 Deno.test("resource_type is an enum in the tool's input schema", () => {
   const schema = z.object(tool.inputSchema).shape.resource_type;
-  assert.deepEqual(schema.unwrap().options, [...RESOURCE_TYPES]);
+  assert.deepEqual(schema.unwrap().out.options, [...RESOURCE_TYPES]);
+  // as the original server: case-insensitive, "" means all
+  assert.equal(schema.parse("Server"), "server");
+  assert.equal(schema.parse(""), "all");
+  assert.throws(() => schema.parse("constructor"));
   assert.ok(z.toJSONSchema(z.object(tool.inputSchema)).properties?.["resource_type"]);
   const json = z.toJSONSchema(z.object(tool.inputSchema)) as {
     properties: Record<string, { enum?: string[] }>;
