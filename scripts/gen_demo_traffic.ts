@@ -50,7 +50,11 @@ const ROOT = new URL("../", import.meta.url);
 const OUTPUT = new URL("src/demo/traffic.gen.ts", ROOT);
 
 /** The files whose content the recording depends on besides the tools (hashed). */
-export const TRAFFIC_INPUTS = ["tests/support/demo_traffic.ts", "scripts/gen_demo_traffic.ts"];
+export const TRAFFIC_INPUTS = [
+  "tests/support/demo_traffic.ts",
+  "tests/support/openmetrics_gen.ts",
+  "scripts/gen_demo_traffic.ts",
+];
 
 /** `time_range` values recorded for the instant-query tools. */
 export const TIME_RANGES = ["1m", "5m", "10m", "15m", "30m", "1h", "6h", "24h"];

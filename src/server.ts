@@ -114,7 +114,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
     {
       capabilities: { tools: {}, logging: {} },
       instructions:
-        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends)." +
+        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends), and who talks to whom with the policy verdict per edge and a Mermaid picture (get_mesh_topology). Prompts diagnose_denied_traffic, mesh_health_review and pre_upgrade_check gather the evidence first; resources linkerd://mesh/summary, linkerd://namespaces/{namespace}/policy and linkerd://validation/report give context." +
         (writes
           ? " Writes are ENABLED: apply_policies, enforce_policies and rollback_policies change policy resources (dry run by default; dry_run: false writes); every other tool is read-only."
           : " All tools are read-only.") +

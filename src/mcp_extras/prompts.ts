@@ -308,18 +308,14 @@ const preUpgradeCheck: PromptSpec = {
   },
 };
 
-const LIFECYCLE_TOOLS = [
-  "generate_policies",
-  "apply_policies",
-  "analyze_audit",
-  "enforce_policies",
-];
+/** The read-only lifecycle tools lock_down_namespace needs (the write tools are optional). */
+const LIFECYCLE_TOOLS = ["generate_policies", "analyze_audit"];
 
 const lockDownNamespace: PromptSpec = {
   name: "lock_down_namespace",
   title: "Lock down a namespace",
   description:
-    "Walks through locking a namespace down to the traffic it really has: generate policies from observed traffic, apply them in audit mode, analyze what audit would deny, fix, then enforce. Gathers the namespace's topology first.",
+    "Walks through locking a namespace down to the traffic it really has: generate policies from observed traffic, apply them in audit mode, analyze what audit would deny, fix, then enforce (with the write tools when writes are enabled, else as YAML for the user). Gathers the namespace's topology first.",
   arguments: [{
     name: "namespace",
     description: 'The namespace to lock down, e.g. "booksapp"',
@@ -347,12 +343,22 @@ const lockDownNamespace: PromptSpec = {
         })),
         verdicts: d.verdicts,
       })),
-      "Steps (call the tools; each write is a dry run unless you pass dry_run: false, and ask the user before any real write):",
-      `1. generate_policies {"namespace": "${ns}"}: policies that allow exactly the edges above.`,
-      `2. apply_policies with them in audit mode (accessPolicy: audit), so nothing is denied yet.`,
-      `3. After real traffic has flowed, analyze_audit {"namespace": "${ns}"}: what enforcing would deny.`,
-      "4. Fix each would-be denial (a missing client in the generated policy, or traffic that should stop), and repeat 3 until nothing unexpected is left.",
-      `5. enforce_policies {"namespace": "${ns}"}; keep rollback_policies ready.`,
+      ...(deps.config.allowWrites
+        ? [
+          "Steps (call the tools; every write is a server-side dry run unless you pass dry_run: false, and ask the user before any real write):",
+          `1. generate_policies {"namespace": "${ns}", "access_policy": "audit"}: Servers in audit mode and policies that allow exactly the edges above.`,
+          "2. apply_policies with its yaml (dry run first, then dry_run: false once the user agrees); keep the change_id.",
+          `3. After real traffic has flowed, analyze_audit {"namespace": "${ns}", "time_range": "24h"}: what enforcing would deny.`,
+          "4. Fix each would-be denial (a client missing from the generated policy, or traffic that should stop), apply again, and repeat 3 until nothing unexpected is left.",
+          `5. enforce_policies {"namespace": "${ns}"} (dry run first); rollback_policies with a change_id undoes a step.`,
+        ]
+        : [
+          "Steps (this server is read-only: writes are disabled, so the user applies the YAML, e.g. with kubectl apply, or restarts linkerd-mcp with --allow-writes to use apply_policies and enforce_policies):",
+          `1. generate_policies {"namespace": "${ns}", "access_policy": "audit"}: Servers in audit mode and policies that allow exactly the edges above; show the user the yaml to apply.`,
+          `2. After real traffic has flowed, analyze_audit {"namespace": "${ns}", "time_range": "24h"}: what enforcing would deny.`,
+          "3. Fix each would-be denial (a client missing from the generated policy, or traffic that should stop), and repeat 2 until nothing unexpected is left.",
+          "4. Tell the user to switch the Servers' accessPolicy from audit to deny (or generate_policies with access_policy: deny), and how to undo it.",
+        ]),
     ].join("\n");
     return user(text, `Lock down ${ns}`);
   },
@@ -360,7 +366,7 @@ const lockDownNamespace: PromptSpec = {
 
 /** The prompts the server offers: lock_down_namespace only when the lifecycle tools exist. */
 export function allPrompts(): PromptSpec[] {
-  const tools = new Set(allTools({ writes: true }).map((t) => t.name));
+  const tools = new Set(allTools().map((t) => t.name));
   const lifecycle = LIFECYCLE_TOOLS.every((t) => tools.has(t));
   return [
     diagnoseDeniedTraffic,

@@ -2,7 +2,8 @@
  * `get_mesh_topology`: who talks to whom in the mesh, with the traffic observed on each
  * edge (rate, success, mTLS) and the policy verdict for the pair, as structured data and
  * as a Mermaid flowchart. The graph and the picture are pure (`src/topology/`); this
- * file runs two Prometheus queries and the policy analysis and hands them over.
+ * file runs the Prometheus queries (edges from the namespace, edges into it from elsewhere,
+ * denials at its workloads) and the policy analysis and hands them over.
  *
  * @module
  */
@@ -31,6 +32,16 @@ export function topologyTrafficQuery(namespace: string | undefined, windowSecond
   return increaseQuery(
     "response_total",
     eq({ direction: "outbound", namespace }),
+    windowSeconds,
+    ["namespace", ...WORKLOAD_LABELS, "dst_namespace", "dst_service", "classification", "tls"],
+  );
+}
+
+/** The edges into a namespace's Services from clients anywhere (their outbound view). */
+export function topologyInboundQuery(namespace: string, windowSeconds: number): string {
+  return increaseQuery(
+    "response_total",
+    eq({ direction: "outbound", "dst_namespace": namespace }),
     windowSeconds,
     ["namespace", ...WORKLOAD_LABELS, "dst_namespace", "dst_service", "classification", "tls"],
   );
@@ -104,14 +115,20 @@ export async function meshTopology(
   const { loadPolicyIndex, missingNote } = await import("../policy/load.ts");
   const { analyzeAccess } = await import("../policy/analyze.ts");
   const run = new QueryRun({ prom: deps.prom, now: deps.now(), signal });
-  const [traffic, denies, loaded] = await Promise.all([
-    run.must(topologyTrafficQuery(args.namespace, args.windowSeconds)),
-    run.may(topologyDenyQuery(args.namespace, args.windowSeconds), "denied requests"),
+  const ns = args.namespace;
+  const [outbound, inbound, denies, loaded] = await Promise.all([
+    run.must(topologyTrafficQuery(ns, args.windowSeconds)),
+    ns
+      ? run.may(topologyInboundQuery(ns, args.windowSeconds), "callers from other namespaces")
+      : Promise.resolve([]),
+    run.may(topologyDenyQuery(ns, args.windowSeconds), "denied requests"),
     loadPolicyIndex(deps, {
       signal,
       ...(args.namespace ? { fallbackNamespaces: [args.namespace] } : {}),
     }),
   ]);
+  // Callers in the namespace itself are in `outbound` already.
+  const traffic = [...outbound, ...(inbound ?? []).filter((s) => s.metric.namespace !== ns)];
   const { idx, state } = loaded;
   const notes = [...loaded.notes];
   const missing = missingNote(state).trim();
@@ -242,10 +259,10 @@ function getMeshTopology(): ToolSpec<
     name: "get_mesh_topology",
     title: "Topology: Who talks to whom",
     description:
-      'The mesh as a graph: client workloads and the Services they call, each edge with the traffic Linkerd\'s proxies observed (requests per second, success %, mTLS) and the policy verdict for the pair (allowed, denied, partial, audit, as analyze_connectivity decides it), plus edges where only denied requests were seen. Returned as nodes and edges and as a Mermaid flowchart (`mermaid`, arrows coloured by verdict) a client can render. Busiest edges first, at most `limit`; the rest are counted. A namespace limits it to that namespace\'s clients (and denials at its workloads). Example: {"namespace": "booksapp", "time_range": "5m"}.',
+      'The mesh as a graph: client workloads and the Services they call, each edge with the traffic Linkerd\'s proxies observed (requests per second, success %, mTLS) and the policy verdict for the pair (allowed, denied, partial, audit, as analyze_connectivity decides it), plus edges where only denied requests were seen. Returned as nodes and edges and as a Mermaid flowchart (`mermaid`, arrows coloured by verdict) a client can render. Busiest edges first, at most `limit`; the rest are counted. A namespace limits it to edges from or into that namespace (and denials at its workloads). Example: {"namespace": "booksapp", "time_range": "5m"}.',
     inputSchema: {
       namespace: namespaceArg().optional().describe(
-        'Only this namespace\'s clients (and denials at its workloads), e.g. "emojivoto"; the whole mesh when absent',
+        'Only edges from or into this namespace (and denials at its workloads), e.g. "emojivoto"; the whole mesh when absent',
       ),
       time_range: timeRangeArg(),
       limit: z.number().int().min(1).max(200).default(DEFAULT_TOPOLOGY_LIMIT).describe(

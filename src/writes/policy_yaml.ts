@@ -8,19 +8,14 @@
  * @module
  */
 import { parseAllDocuments } from "yaml";
-import { type ResourceKey, resourceKeyFor, RESOURCES } from "../kube/resources.ts";
+import { POLICY_KEYS, type ResourceKey, resourceKeyFor, RESOURCES } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 
 /** The resources the write tools may create, change or delete. */
-export const WRITABLE_KEYS: readonly ResourceKey[] = [
-  "servers",
-  "authorizationpolicies",
-  "meshtlsauthentications",
-  "networkauthentications",
-  "httproutes",
-  "gatewayhttproutes",
-  "grpcroutes",
-];
+export const WRITABLE_KEYS: readonly ResourceKey[] = POLICY_KEYS.filter(
+  // ServerAuthorization is deprecated: nothing this server generates uses it
+  (k) => k !== "serverauthorizations",
+);
 
 /** The largest YAML accepted (1 MiB): policy for a namespace is a few KiB. */
 export const MAX_YAML_BYTES = 1024 * 1024;

@@ -3,8 +3,10 @@
  * evidence (names and numbers the demo's tools give), then the instructions.
  */
 import assert from "node:assert/strict";
+import { loadConfig } from "../../src/config.ts";
 import { edgeTruth } from "../support/demo_traffic.ts";
-import { withDemoClient } from "./_demo.ts";
+import { connectInProcess } from "../_mcp.ts";
+import { demoDeps, withDemoClient } from "./_demo.ts";
 
 // deno-lint-ignore no-explicit-any
 type Data = any;
@@ -126,4 +128,37 @@ Deno.test("pre_upgrade_check embeds proxy versions, deprecated resources and CRD
     assert.match(text, /"crd": "httproutes\.policy\.linkerd\.io"/);
     assert.match(text, /"storage": \[\s*"v1beta3"/);
   });
+});
+
+Deno.test("lock_down_namespace: the namespace's edges, then generate → audit → analyze → fix → enforce", async () => {
+  const order = (text: string, words: string[]) => {
+    const at = words.map((w) => text.indexOf(w));
+    assert.ok(at.every((i) => i >= 0), `missing one of ${words.join(", ")}`);
+    assert.deepEqual(at, [...at].sort((a, b) => a - b), `out of order: ${words.join(" → ")}`);
+  };
+  const writes = { ...demoDeps(), config: loadConfig({ LINKERD_MCP_ALLOW_WRITES: "1" }) };
+  for (const deps of [demoDeps(), writes]) {
+    const { client, close } = await connectInProcess(deps);
+    try {
+      const { prompts } = await client.listPrompts();
+      if (!prompts.some((p) => p.name === "lock_down_namespace")) return; // no lifecycle tools
+      const text = textOf(
+        await client.getPrompt({
+          name: "lock_down_namespace",
+          arguments: { namespace: "booksapp" },
+        }),
+      );
+      assert.match(text, /"workload": "deployment\/traffic"/);
+      assert.match(text, /"verdict": "audit"/);
+      if (deps.config.allowWrites) {
+        order(text, ["generate_policies", "apply_policies", "analyze_audit", "enforce_policies"]);
+      } else {
+        order(text, ["generate_policies", "analyze_audit", "audit to deny"]);
+        assert.match(text, /writes are disabled/);
+        assert.ok(!text.includes("apply_policies {"));
+      }
+    } finally {
+      await close();
+    }
+  }
 });

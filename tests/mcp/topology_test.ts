@@ -4,11 +4,16 @@
  * Mermaid string parses, and large graphs stay bounded.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_TOPOLOGY_LIMIT } from "../../src/tools/topology.ts";
+import {
+  DEFAULT_TOPOLOGY_LIMIT,
+  topologyInboundQuery,
+  topologyTrafficQuery,
+} from "../../src/tools/topology.ts";
 import { buildTopology, type TrafficSample } from "../../src/topology/graph.ts";
 import { mermaidText, renderMermaid } from "../../src/topology/mermaid.ts";
 import { demoEdges, edgeTruth } from "../support/demo_traffic.ts";
-import { withDemoClient } from "./_demo.ts";
+import { connectInProcess } from "../_mcp.ts";
+import { demoDeps, withDemoClient } from "./_demo.ts";
 
 // deno-lint-ignore no-explicit-any
 type Data = any;
@@ -213,4 +218,65 @@ Deno.test("Mermaid labels escape quotes and markup", () => {
   const s = mermaidText('a "b" <c> |d| [e]');
   assert.ok(!/["<>|[\]]/.test(s), s);
   assert.match(s, /#34;b#34;/);
+});
+
+// ---------------------------------------------------------------- callers from elsewhere
+
+Deno.test("topology of a namespace includes its callers from other namespaces, once", async () => {
+  const base = demoDeps();
+  const sample = (ns: string, deployment: string, count: number) => ({
+    metric: {
+      namespace: ns,
+      deployment,
+      "dst_namespace": "booksapp",
+      "dst_service": "authors",
+      classification: "success",
+      tls: "true",
+    },
+    value: count,
+  });
+  const prom = {
+    describe: () => "fake Prometheus (tests)",
+    query: (q: string) =>
+      Promise.resolve(
+        q === topologyTrafficQuery("booksapp", 300)
+          ? [sample("booksapp", "webapp", 600)]
+          : q === topologyInboundQuery("booksapp", 300)
+          // webapp's own edge comes back here too: it must not be counted twice
+          ? [sample("emojivoto", "web", 300), sample("booksapp", "webapp", 600)]
+          : [],
+      ),
+    queryRange: () => Promise.resolve([]),
+  };
+  const { client, close } = await connectInProcess({ ...base, prom });
+  try {
+    const r = await client.callTool({
+      name: "get_mesh_topology",
+      arguments: { namespace: "booksapp" },
+    });
+    assert.ok(!r.isError, JSON.stringify(r.content));
+    const t = r.structuredContent as Data;
+    assert.deepEqual(
+      t.edges.map((e: Data) => `${e.source.namespace}/${e.source.workload}`).sort(),
+      ["booksapp/deployment/webapp", "emojivoto/deployment/web"],
+    );
+    const webapp = t.edges.find((e: Data) => e.source.namespace === "booksapp");
+    assert.equal(webapp.requestRate, 2); // 600 in 5 minutes, not 1200
+    const foreign = t.edges.find((e: Data) => e.source.namespace === "emojivoto");
+    assert.equal(foreign.requestRate, 1);
+    const conn = (await client.callTool({
+      name: "analyze_connectivity",
+      arguments: {
+        source_namespace: "emojivoto",
+        source_workload: "deployment/web",
+        target_namespace: "booksapp",
+        target_service: "authors",
+      },
+    })).structuredContent as Data;
+    assert.equal(foreign.verdict, conn.verdict);
+    assert.deepEqual(checkFlowchart(t.mermaid), []);
+    assert.match(t.mermaid, /subgraph ns\d+\["emojivoto"\]/);
+  } finally {
+    await close();
+  }
 });

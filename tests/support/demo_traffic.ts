@@ -36,30 +36,9 @@
  *
  * @module
  */
-/** Histogram bucket bounds (ms) the generator writes, without +Inf. */
-export const BUCKETS = [5, 10, 20, 30, 40, 50, 100, 200, 300, 500, 1000, 5000] as const;
+import { BUCKETS, type Cdf, cdfAt, histogramQuantile } from "./openmetrics_gen.ts";
 
-/** A latency distribution: cumulative fraction at some bucket bounds (1 at the last given). */
-export type Cdf = Record<number, number>;
-
-/** Cumulative fraction at bound `le` (step-wise, as a histogram records it). */
-export function cdfAt(cdf: Cdf, le: number): number {
-  let f = 0;
-  for (const [b, v] of Object.entries(cdf)) if (Number(b) <= le) f = Math.max(f, v);
-  return f;
-}
-
-/** Prometheus `histogram_quantile` over {@linkcode BUCKETS} (linear interpolation). */
-export function histogramQuantile(q: number, cdf: Cdf): number {
-  let prevB = 0, prevF = 0;
-  for (const b of BUCKETS) {
-    const f = cdfAt(cdf, b);
-    if (f >= q) return prevB + ((q - prevF) / (f - prevF)) * (b - prevB);
-    prevB = b;
-    prevF = f;
-  }
-  return BUCKETS[BUCKETS.length - 2]!;
-}
+export { BUCKETS, type Cdf, cdfAt, histogramQuantile };
 
 /** The recording's clock: "now" of the generated traffic (a whole minute, seconds). */
 export const DEMO_TRAFFIC_END = Date.parse("2026-08-24T12:00:00Z") / 1000;
