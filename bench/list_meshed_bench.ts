@@ -2,8 +2,9 @@
  * `list_meshed_services` on a synthetic 10,000-pod cluster served by the Kubernetes API
  * stand-in: the server runs as `deno task start` runs it (same permission flags,
  * `KUBECONFIG`, stdio), a real MCP client calls the tool, and the server's time and peak
- * memory (VmHWM of its process) are printed. The stand-in runs in its own process so that
- * its memory is not counted.
+ * memory (VmHWM of its process) are printed, with the API requests each call sent (counted
+ * from the server's debug log: lists and gets, not the long-lived watch requests). The
+ * stand-in runs in its own process so that its memory is not counted.
  *
  * Run: `deno run -A bench/list_meshed_bench.ts [PODS]` (Linux, for `/proc/<pid>/status`)
  *
@@ -46,7 +47,9 @@ while (!line.includes("\n")) {
 }
 const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
 
-const rows: Array<[string, string, string]> = [];
+const rows: Array<[string, string, string, string]> = [];
+/** API requests the server logged ("kube request" debug lines) so far. */
+let requests = 0;
 let counts = "";
 let client: Client | undefined;
 try {
@@ -60,11 +63,26 @@ try {
       DENO_DIR: denoDir(),
       KUBECONFIG: api.kubeconfigPath,
       LINKERD_KUBE_TIMEOUT_MS: "30000",
+      LINKERD_MCP_LOG_LEVEL: "debug",
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
     },
-    stderr: "inherit",
+    stderr: "pipe",
   });
+  void (async () => {
+    const err = transport.stderr;
+    if (!err) return;
+    let rest = "";
+    for await (const chunk of err as unknown as AsyncIterable<Uint8Array | string>) {
+      rest += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+      const lines = rest.split("\n");
+      rest = lines.pop()!;
+      for (const l of lines) {
+        if (l.includes(" kube request ")) requests++;
+        else if (!l.includes(" debug ")) Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
+      }
+    }
+  })();
   client = new Client({ name: "list-meshed-bench", version: "0.0.0" });
   await client.connect(transport);
   const pid = transport.pid;
@@ -73,10 +91,11 @@ try {
     const m = memoryOf(pid);
     return m ? `${m.rssMb.toFixed(0)} MB (peak ${m.peakMb.toFixed(0)} MB)` : "n/a";
   };
-  rows.push(["spawn + initialize", `${(performance.now() - t0).toFixed(0)} ms`, mem()]);
+  rows.push(["spawn + initialize", `${(performance.now() - t0).toFixed(0)} ms`, "0", mem()]);
 
   const list = async (label: string, args: Record<string, unknown> = {}) => {
     t0 = performance.now();
+    const before = requests;
     const res = await client!.callTool({ name: "list_meshed_services", arguments: args }) as {
       isError?: boolean;
       structuredContent?: { totalServices?: number; summary?: { selectedPods?: number } };
@@ -86,18 +105,23 @@ try {
     if (res.isError) throw new Error(`list_meshed_services failed: ${res.content?.[0]?.text}`);
     const s = res.structuredContent;
     counts = `${s?.totalServices} meshed Services, ${s?.summary?.selectedPods} selected pods`;
-    rows.push([label, `${ms.toFixed(0)} ms`, mem()]);
+    // The log line of the last request may trail the answer a little.
+    await new Promise((r) => setTimeout(r, 50));
+    rows.push([label, `${ms.toFixed(0)} ms`, String(requests - before), mem()]);
   };
   await list("first call (loads client-node, lists)");
-  await list("second call (lists cached, 3 s TTL)");
+  await list("second call (at once)");
   await new Promise((r) => setTimeout(r, 3_100));
-  await list("third call (cache expired: re-lists)");
-  await list("limit 1000 (cached)", { limit: 1000 });
+  await list("third call (3.1 s later: past the list TTL)");
+  await list("fourth call");
+  await list("limit 1000", { limit: 1000 });
 
   const width = Math.max(...rows.map((r) => r[0].length));
   write(`list_meshed_services on a synthetic ${pods}-pod cluster (${counts}), stand-in ${api.url}`);
-  write(`${"step".padEnd(width)}  ${"time".padStart(8)}  server RSS after`);
-  for (const [what, time, m] of rows) write(`${what.padEnd(width)}  ${time.padStart(8)}  ${m}`);
+  write(`${"step".padEnd(width)}  ${"time".padStart(8)}  requests  server RSS after`);
+  for (const [what, time, n, m] of rows) {
+    write(`${what.padEnd(width)}  ${time.padStart(8)}  ${n.padStart(8)}  ${m}`);
+  }
   const final = memoryOf(pid);
   if (final) write(`server peak RSS (VmHWM): ${final.peakMb.toFixed(0)} MB`);
 } finally {

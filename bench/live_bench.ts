@@ -77,7 +77,7 @@ try {
   await cached.list("pods");
   started = performance.now();
   await cached.list("pods");
-  write(`list pods again within the cache TTL: ${(performance.now() - started).toFixed(1)} ms`);
+  write(`list pods again (watch-fed cache): ${(performance.now() - started).toFixed(1)} ms`);
   await cached.close();
   await src.close();
 } finally {

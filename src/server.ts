@@ -30,6 +30,7 @@ import {
   runTool,
   sourceInfoOf,
   type ToolDeps,
+  type ToolSpec,
 } from "./tools/_spec.ts";
 import { allTools, isWriteTool, writesDisabledMessage } from "./tools/mod.ts";
 import { VERSION } from "./version.ts";
@@ -98,6 +99,26 @@ const RawCallToolRequestSchema = z.object({
   method: z.literal("tools/call"),
   params: z.unknown(),
 });
+
+/**
+ * The text block of a result: the tool's compact summary where it has one, else compact
+ * JSON (the MCP spec's serialized copy of structuredContent; indentation would triple
+ * the bytes of every answer in the model's context).
+ */
+// deno-lint-ignore no-explicit-any
+function textOf(spec: ToolSpec<any, any>, data: unknown, deps: ToolDeps): string {
+  if (spec.text) {
+    try {
+      return spec.text(data as Record<string, unknown>);
+    } catch (err) {
+      deps.log.error("tool text summary failed; sending JSON", {
+        tool: spec.name,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
+    }
+  }
+  return JSON.stringify(data);
+}
 
 /** Creates an MCP server exposing every tool over `deps`. */
 export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Server {
@@ -188,7 +209,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
         };
       }
       return {
-        content: [{ type: "text" as const, text: JSON.stringify(outcome.data, null, 2) }, ...note],
+        content: [{ type: "text" as const, text: textOf(spec, outcome.data, deps) }, ...note],
         structuredContent: outcome.data as Record<string, unknown>,
       };
     },

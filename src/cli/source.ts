@@ -110,14 +110,19 @@ export async function buildSource(
         .filter((p) => p.trim() !== "") ?? [];
       const named = choice.kubeconfig ? [choice.kubeconfig] : listed;
       await assertReadable(named);
+      const { withKubeconfigContexts } = await import("../kube/kubeconfig.ts");
       try {
-        return await createLazyLiveSource({
-          ...(choice.kubeconfig ? { kubeconfigPath: choice.kubeconfig } : {}),
-          ...(choice.context ? { context: choice.context } : {}),
-          env: opts.env,
-          timeoutMs: opts.config.kubeTimeoutMs,
-          log: opts.log,
-        });
+        // list_clusters reads the kubeconfig's context names through it (never credentials).
+        return withKubeconfigContexts(
+          await createLazyLiveSource({
+            ...(choice.kubeconfig ? { kubeconfigPath: choice.kubeconfig } : {}),
+            ...(choice.context ? { context: choice.context } : {}),
+            env: opts.env,
+            timeoutMs: opts.config.kubeTimeoutMs,
+            log: opts.log,
+          }),
+          { ...(choice.kubeconfig ? { kubeconfigPath: choice.kubeconfig } : {}), env: opts.env },
+        );
       } catch (err) {
         if (err instanceof NoKubeconfigError) {
           if (named.length > 0) throw new KubeconfigUnusableError(`${err.message}; ${FIX}`);

@@ -273,3 +273,120 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** The longest line (one event) read from a watch stream (the same cap as one answer). */
+export const MAX_WATCH_LINE_BYTES = MAX_RESPONSE_BYTES;
+
+/** How {@linkcode httpStream} ended. */
+export interface StreamEnd {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body of a non-200 answer (capped); empty for a 200 stream. */
+  body: string;
+}
+
+/**
+ * A long-lived GET (a watch) over `node:http(s)`: a 200 answer is read as newline-delimited
+ * JSON, each line handed to `onLine` as it arrives; any other status is read whole (capped)
+ * and returned. Resolves when the server ends the stream. Rejects with
+ * {@linkcode NETWORK_TIMEOUT} when no byte arrives for `idleMs` (the server sends bookmarks
+ * or events well within that), with the signal's reason when it aborts, with
+ * {@linkcode ResponseTooLarge} for a line past `maxLineBytes`, and with whatever `onLine`
+ * throws. `onOpen` is told the status as soon as the answer's headers arrive. The socket is destroyed on every rejection.
+ */
+export function httpStream(
+  request: typeof import("node:https").request,
+  url: string,
+  options: RequestOptions,
+  idleMs: number,
+  signal: AbortSignal | undefined,
+  onLine: (line: string) => void,
+  onOpen?: (status: number) => void,
+  maxLineBytes: number = MAX_WATCH_LINE_BYTES,
+): Promise<StreamEnd> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let req: ClientRequest | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (err: unknown, end?: StreamEnd) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (err !== undefined) {
+        req?.destroy();
+        reject(err);
+      } else resolve(end!);
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(NETWORK_TIMEOUT), idleMs);
+    };
+    const onAbort = () => finish(signal!.reason);
+    if (signal?.aborted) return reject(signal.reason);
+    arm();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      req = request(url, { ...options, method: "GET" }, (res) => {
+        const status = res.statusCode ?? 0;
+        try {
+          onOpen?.(status);
+        } catch (err) {
+          res.destroy();
+          return finish(err);
+        }
+        const decoder = new TextDecoder();
+        let pending = "";
+        let size = 0;
+        res.on("data", (c: Uint8Array) => {
+          if (done) return;
+          arm();
+          if (status !== 200) {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              res.destroy();
+              return finish(new ResponseTooLarge(MAX_RESPONSE_BYTES));
+            }
+            pending += decoder.decode(c, { stream: true });
+            return;
+          }
+          pending += decoder.decode(c, { stream: true });
+          let nl: number;
+          try {
+            while ((nl = pending.indexOf("\n")) >= 0) {
+              const line = pending.slice(0, nl);
+              pending = pending.slice(nl + 1);
+              if (line.trim() !== "") onLine(line);
+              if (done) return;
+            }
+          } catch (err) {
+            res.destroy();
+            return finish(err);
+          }
+          if (pending.length > maxLineBytes) {
+            res.destroy();
+            return finish(new ResponseTooLarge(maxLineBytes));
+          }
+        });
+        res.on("end", () => {
+          if (done) return;
+          pending += decoder.decode();
+          if (status === 200) {
+            try {
+              if (pending.trim() !== "") onLine(pending);
+            } catch (err) {
+              return finish(err);
+            }
+            return finish(undefined, { status, headers: res.headers, body: "" });
+          }
+          finish(undefined, { status, headers: res.headers, body: pending });
+        });
+        res.on("error", (e: unknown) => finish(e));
+      });
+      req.on("error", (e: unknown) => finish(e));
+      req.end();
+    } catch (err) {
+      finish(err);
+    }
+  });
+}

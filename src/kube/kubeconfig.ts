@@ -284,3 +284,69 @@ function kubeconfigLoadError(path: string, err: unknown): KubeconfigError {
     reason: "InvalidKubeconfig",
   });
 }
+
+/** The context names of a kubeconfig (never its clusters' servers or users' credentials). */
+export interface KubeconfigContexts {
+  /** Context names, merged first-wins across files as kubectl does, in file order. */
+  contexts: string[];
+  /** The first file's `current-context`, when set and defined. */
+  current?: string;
+}
+
+/**
+ * Reads only the context names and `current-context` of the kubeconfig at `location`
+ * (the in-cluster service account is the one context `in-cluster`). Nothing else of
+ * the files is kept, and an error never quotes them.
+ *
+ * @throws {KubeconfigError} when a file cannot be read or parsed.
+ */
+export async function readKubeconfigContexts(
+  location: KubeconfigLocation,
+): Promise<KubeconfigContexts> {
+  if (location.kind === "in-cluster") return { contexts: ["in-cluster"], current: "in-cluster" };
+  const { parse } = await import("yaml");
+  const names: string[] = [];
+  let current: string | undefined;
+  for (const path of location.paths) {
+    let doc: unknown;
+    try {
+      doc = parse(await Deno.readTextFile(path));
+    } catch (err) {
+      const e = err as { name?: string; linePos?: Array<{ line: number; col: number }> };
+      if (e.name === "YAMLParseError") {
+        const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}` : "";
+        throw new KubeconfigError(
+          `Cannot load kubeconfig "${path}": it is not valid YAML${at}; fix the file (kubectl config view shows what kubectl makes of it)`,
+          { reason: "InvalidKubeconfig" },
+        );
+      }
+      throw kubeconfigLoadError(path, err);
+    }
+    const d = (doc ?? {}) as { contexts?: unknown; "current-context"?: unknown };
+    for (const c of Array.isArray(d.contexts) ? d.contexts : []) {
+      const name = (c as { name?: unknown } | null)?.name;
+      if (typeof name === "string" && name && !names.includes(name)) names.push(name);
+    }
+    const cur = d["current-context"];
+    current ||= typeof cur === "string" && cur ? cur : undefined;
+  }
+  return { contexts: names, ...(current && names.includes(current) ? { current } : {}) };
+}
+
+/** A source that can say which kubeconfig contexts exist (a live source built from a kubeconfig). */
+export interface KubeconfigContextsProvider {
+  kubeconfigContexts(): Promise<KubeconfigContexts>;
+}
+
+/**
+ * Gives `source` a {@linkcode KubeconfigContextsProvider.kubeconfigContexts} that reads the
+ * kubeconfig `findKubeconfig(opts)` resolves, on each call (the files may change).
+ */
+export function withKubeconfigContexts<T extends object>(
+  source: T,
+  opts: FindKubeconfigOptions,
+): T & KubeconfigContextsProvider {
+  return Object.assign(source, {
+    kubeconfigContexts: async () => readKubeconfigContexts(await findKubeconfig(opts)),
+  });
+}

@@ -30,6 +30,7 @@ import {
   abortableSleep,
   apiError,
   httpGet,
+  httpStream,
   mib,
   NETWORK_TIMEOUT,
   parseJson,
@@ -42,7 +43,9 @@ import {
 import { findKubeconfig, type KubeconfigLocation, loadKubeConfig } from "./kubeconfig.ts";
 export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
-import type { ClusterSource, ListOptions } from "./source.ts";
+import { Informer, type WatchEvent } from "./informer.ts";
+import { matchesSelector, parseSelector } from "./selectors.ts";
+import type { ClusterSource, ListOptions, SnapshotInfo, SourceInfo } from "./source.ts";
 import type { KubeObject } from "./types.ts";
 
 /** Options for {@linkcode createLiveSource}. */
@@ -62,6 +65,14 @@ export interface CreateLiveSourceOptions {
   pageSize?: number;
   /** The in-cluster service account mount (tests). */
   serviceAccountDir?: string;
+  /**
+   * Keep a watch-fed cache of each resource kind listed (started on its first list, kept
+   * while the process lives). Default: on unless `cacheTtlMs` is 0 (every cache off);
+   * false lists on every call (with the TTL cache).
+   */
+  watch?: boolean;
+  /** How long the API server holds one watch request open, in seconds. Default 300. */
+  watchTimeoutSeconds?: number;
 }
 
 /** The answer to {@linkcode LiveSource.proxyGet}, whatever its status. */
@@ -78,7 +89,7 @@ export interface LiveSource extends ClusterSource {
   readonly context: string;
   /** The API server URL. */
   readonly server: string;
-  /** Drops the cache and the connection pool; later requests fail. */
+  /** Drops the cache, stops the watches and the connection pool; later requests fail. */
   close(): Promise<void>;
   /** {@linkcode ClusterSource.get}, stopped by `opts.signal`. */
   get(
@@ -179,6 +190,8 @@ export async function createLiveSource(opts: CreateLiveSourceOptions): Promise<L
     log: opts.log ?? SILENT,
     cacheTtlMs: opts.cacheTtlMs ?? 3000,
     pageSize: opts.pageSize ?? 500,
+    watch: opts.watch ?? (opts.cacheTtlMs ?? 3000) > 0,
+    watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 300,
   });
 }
 
@@ -196,6 +209,8 @@ interface LiveKubeSourceInit {
   log: Logger;
   cacheTtlMs: number;
   pageSize: number;
+  watch: boolean;
+  watchTimeoutSeconds: number;
 }
 
 interface CacheEntry {
@@ -234,6 +249,10 @@ class LiveKubeSource implements LiveSource {
   /** Resources found not served (CRD missing), until when that answer is trusted. */
   readonly #unservedUntil = new Map<ResourceKey, number>();
   readonly #cache = new Map<string, CacheEntry>();
+  /** Watch-fed caches, by `resource|namespace` (empty namespace: all namespaces). */
+  readonly #informers = new Map<string, Informer>();
+  /** Kinds whose watch RBAC forbids: listed on every call (TTL cache) instead. */
+  readonly #unwatchable = new Set<ResourceKey>();
   #closed = false;
   /** The connection agent (TLS settings, proxy), from the first request's credentials. */
   #agent: Agent | undefined;
@@ -254,12 +273,152 @@ class LiveKubeSource implements LiveSource {
   list(resource: ResourceKey, opts: ListOptions = {}): Promise<KubeObject[]> {
     const r: ResourceType = RESOURCES[resource];
     const namespace = r.namespaced ? opts.namespace : undefined;
-    const key = `list|${resource}|${namespace ?? ""}|${opts.labelSelector ?? ""}`;
+    if (this.#init.watch && !this.#closed) {
+      return this.#listWatched(resource, namespace, opts.labelSelector, opts.signal);
+    }
+    return this.#listCached(resource, namespace, opts.labelSelector, opts.signal);
+  }
+
+  #listCached(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KubeObject[]> {
+    const key = `list|${resource}|${namespace ?? ""}|${labelSelector ?? ""}`;
     return this.#cached(
       key,
-      opts.signal,
-      (signal) => this.#list(resource, namespace, opts.labelSelector, signal),
+      signal,
+      (s) => this.#list(resource, namespace, labelSelector, s),
     ).then((items) => [...items]);
+  }
+
+  /**
+   * A list answered from the watch-fed cache of the kind (all namespaces, or the namespace
+   * asked for), started here on the kind's first list. A label-selector list is answered
+   * from a cache already running, never starts one. Falls back to {@linkcode #listCached}
+   * when the kind cannot be watched or its watch is broken.
+   */
+  async #listWatched(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KubeObject[]> {
+    const fallback = () => this.#listCached(resource, namespace, labelSelector, signal);
+    let informer = this.#informerFor(resource, namespace);
+    if (!informer) {
+      if (labelSelector || this.#unwatchable.has(resource)) return fallback();
+      informer = this.#startInformer(resource, namespace);
+    }
+    const snap = await this.#readInformer(resource, informer, signal);
+    if (!snap) return fallback();
+    const all = informer === this.#informers.get(`${resource}|`);
+    const selector = labelSelector ? parseSelector(labelSelector) : undefined;
+    if ((!all || namespace === undefined) && !selector) return [...snap.items];
+    return snap.items.filter((o) =>
+      (!all || namespace === undefined || o.metadata.namespace === namespace) &&
+      (!selector || matchesSelector(selector, o.metadata.labels))
+    );
+  }
+
+  /** The running cache able to answer for `resource` in `namespace` (undefined: all). */
+  #informerFor(resource: ResourceKey, namespace: string | undefined): Informer | undefined {
+    for (
+      const key of [
+        `${resource}|`,
+        ...(namespace !== undefined ? [`${resource}|${namespace}`] : []),
+      ]
+    ) {
+      const informer = this.#informers.get(key);
+      if (!informer) continue;
+      // A cache whose first list failed (or was abandoned) is started over.
+      if (informer.mode === "failed" || informer.mode === "closed") this.#dropInformer(informer);
+      // A namespace's answer waits for the cluster-wide cache only once it has data: its
+      // first list may yet be refused (RBAC) where the namespace's would not.
+      else if (key.endsWith("|") && namespace !== undefined && !informer.synced) continue;
+      else return informer;
+    }
+    return undefined;
+  }
+
+  #startInformer(resource: ResourceKey, namespace: string | undefined): Informer {
+    const r: ResourceType = RESOURCES[resource];
+    const key = `${resource}|${namespace ?? ""}`;
+    const informer = new Informer({
+      list: async (signal) => {
+        const { items, resourceVersion } = await this.#listPaged(
+          resource,
+          namespace,
+          undefined,
+          signal,
+        );
+        return { items, resourceVersion };
+      },
+      watch: (rv, signal, onEvent, onOpen) =>
+        this.#watch(resource, namespace, rv, signal, onEvent, onOpen),
+    }, {
+      name: `${qualified(r)}${namespace !== undefined ? ` in "${namespace}"` : ""}`,
+      log: this.#init.log,
+    });
+    this.#informers.set(key, informer);
+    return informer;
+  }
+
+  /** Reads a cache; a failed first list drops it (the next call starts over), a forbidden watch too. */
+  async #readInformer(
+    resource: ResourceKey,
+    informer: Informer,
+    signal: AbortSignal | undefined,
+  ) {
+    try {
+      const snap = await informer.read(signal);
+      if (informer.mode === "forbidden") {
+        this.#unwatchable.add(resource);
+        this.#dropInformer(informer);
+      }
+      return snap;
+    } catch (err) {
+      if (informer.mode === "failed") this.#dropInformer(informer);
+      throw err;
+    }
+  }
+
+  #dropInformer(informer: Informer): void {
+    for (const [k, v] of this.#informers) if (v === informer) this.#informers.delete(k);
+    void informer.close();
+  }
+
+  snapshotInfo(): SnapshotInfo {
+    const watched: string[] = [];
+    const reconnecting: string[] = [];
+    let changedAt = 0;
+    const listed = new Set(this.#unwatchable);
+    for (const [key, inf] of this.#informers) {
+      const [resource, ns] = key.split("|") as [ResourceKey, string];
+      const name = `${resource}${ns ? ` (${ns})` : ""}`;
+      if (inf.mode === "forbidden") listed.add(resource);
+      else if (inf.healthy) {
+        watched.push(name);
+        changedAt = Math.max(changedAt, inf.changedAt);
+      } else if (inf.mode !== "failed" && inf.mode !== "closed") reconnecting.push(name);
+    }
+    return {
+      watched: watched.sort(),
+      reconnecting: reconnecting.sort(),
+      listed: [...listed].sort(),
+      ...(changedAt ? { lastChange: new Date(changedAt).toISOString() } : {}),
+      cacheTtlMs: this.#init.cacheTtlMs,
+    };
+  }
+
+  sourceInfo(): SourceInfo {
+    return {
+      kind: "live",
+      description: `${this.describe()}${freshness(this.snapshotInfo())}`,
+      context: this.context,
+      server: this.server,
+    };
   }
 
   get(
@@ -274,11 +433,58 @@ class LiveKubeSource implements LiveSource {
         new TypeError(`Cannot get ${qualified(r)} "${name}": a namespace is required`),
       );
     }
+    if (this.#init.watch && !this.#closed) {
+      return this.#getWatched(resource, name, r.namespaced ? namespace : undefined, opts.signal);
+    }
+    return this.#getCached(resource, name, r.namespaced ? namespace : undefined, opts.signal);
+  }
+
+  /**
+   * A get answered from a running cache of the kind. Linkerd's ConfigMaps, read by name
+   * only, start a cache of the ConfigMaps of their namespace (when RBAC forbids listing
+   * them there, they are read by name on every call, as before).
+   */
+  async #getWatched(
+    resource: ResourceKey,
+    name: string,
+    namespace: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KubeObject | undefined> {
+    let informer = this.#informerFor(resource, namespace);
+    if (!informer && resource === "configmaps" && namespace !== undefined) {
+      if (!this.#unwatchable.has(resource)) informer = this.#startInformer(resource, namespace);
+    }
+    if (informer) {
+      let snap;
+      try {
+        snap = await this.#readInformer(resource, informer, signal);
+      } catch (err) {
+        // Listing them is forbidden, reading them by name may not be.
+        if (!(err instanceof KubeApiError && err.status === 403)) throw err;
+        this.#unwatchable.add(resource);
+      }
+      if (snap) {
+        return snap.items.find((o) =>
+          o.metadata.name === name &&
+          (namespace === undefined || o.metadata.namespace === namespace)
+        );
+      }
+    }
+    return this.#getCached(resource, name, namespace, signal);
+  }
+
+  #getCached(
+    resource: ResourceKey,
+    name: string,
+    namespace: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KubeObject | undefined> {
+    const r: ResourceType = RESOURCES[resource];
     const key = `get|${resource}|${r.namespaced ? namespace : ""}|${name}`;
     return this.#cached(
       key,
-      opts.signal,
-      (signal) => this.#get(resource, name, r.namespaced ? namespace : undefined, signal),
+      signal,
+      (s) => this.#get(resource, name, r.namespaced ? namespace : undefined, s),
     );
   }
 
@@ -348,6 +554,8 @@ class LiveKubeSource implements LiveSource {
       }
     }
     this.#cache.clear();
+    const stopping = [...this.#informers.values()].map((i) => i.close());
+    this.#informers.clear();
     for (const child of this.#init.exec?.running ?? []) {
       try {
         child.kill("SIGKILL");
@@ -356,7 +564,7 @@ class LiveKubeSource implements LiveSource {
     this.#agent?.destroy?.();
     this.#agent = undefined;
     this.#credentials = undefined;
-    return Promise.resolve();
+    return Promise.all(stopping).then(() => {});
   }
 
   /**
@@ -439,6 +647,16 @@ class LiveKubeSource implements LiveSource {
     labelSelector: string | undefined,
     signal?: AbortSignal,
   ): Promise<KubeObject[]> {
+    return (await this.#listPaged(resource, namespace, labelSelector, signal)).items;
+  }
+
+  /** A whole list, page by page, with the `resourceVersion` of its first page. */
+  async #listPaged(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const r: ResourceType = RESOURCES[resource];
     const what = `Cannot list ${qualified(r)}${
       !r.namespaced
@@ -459,6 +677,7 @@ class LiveKubeSource implements LiveSource {
     for (const version of this.#versions(resource)) {
       const path = resourcePath(r, version, namespace);
       const items: KubeObject[] = [];
+      let resourceVersion = "";
       let cont: string | undefined;
       let paged = true;
       let notServed = false;
@@ -486,6 +705,7 @@ class LiveKubeSource implements LiveSource {
         if (res.status === 410 && cont !== undefined) {
           // The continue token expired: read everything in one go (as client-go's pager).
           items.length = 0;
+          resourceVersion = "";
           cont = undefined;
           paged = false;
           continue;
@@ -502,11 +722,10 @@ class LiveKubeSource implements LiveSource {
         }
         const body = validated(LIST, parseJson(res.body, what), what, res.status);
         const apiVersion = r.group ? `${r.group}/${version}` : version;
+        if (resourceVersion === "") resourceVersion = body.metadata?.resourceVersion ?? "";
         for (const item of (body.items ?? []) as KubeObject[]) {
           // List items omit apiVersion and kind; domain code needs them.
-          item.apiVersion ??= apiVersion;
-          item.kind ??= r.kind;
-          items.push(item);
+          items.push(trimmed(item, apiVersion, r.kind));
         }
         cont = paged ? body.metadata?.continue || undefined : undefined;
         if (cont === undefined) break;
@@ -514,7 +733,7 @@ class LiveKubeSource implements LiveSource {
       if (notServed) continue;
       this.#served.set(resource, version);
       this.#unservedUntil.delete(resource);
-      return items;
+      return { items, resourceVersion };
     }
     this.#unservedUntil.set(resource, Date.now() + UNSERVED_TTL_MS);
     throw notServedError();
@@ -550,6 +769,80 @@ class LiveKubeSource implements LiveSource {
       return obj;
     }
     return undefined;
+  }
+
+  /**
+   * One watch request from `resourceVersion`, with bookmarks, held open by the server for
+   * `watchTimeoutSeconds`; each event's object is trimmed as list items are. A non-200
+   * answer rejects with its {@linkcode KubeApiError}; no byte for the hold time plus 30 s
+   * rejects as a timeout.
+   */
+  async #watch(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    resourceVersion: string,
+    signal: AbortSignal,
+    onEvent: (e: WatchEvent) => void,
+    onOpen: () => void,
+  ): Promise<void> {
+    const r: ResourceType = RESOURCES[resource];
+    const what = `Cannot watch ${qualified(r)}${
+      namespace !== undefined ? ` in namespace "${namespace}"` : ""
+    }`;
+    if (this.#closed) {
+      throw new KubeApiError(`${what}: the cluster source is closed`, {
+        status: 0,
+        reason: "Closed",
+      });
+    }
+    const version = this.#versions(resource)[0]!;
+    const apiVersion = r.group ? `${r.group}/${version}` : version;
+    const init = this.#init;
+    const query = new URLSearchParams({
+      watch: "1",
+      allowWatchBookmarks: "true",
+      timeoutSeconds: String(init.watchTimeoutSeconds),
+    });
+    if (resourceVersion) query.set("resourceVersion", resourceVersion);
+    const opts = await this.#options(what, signal);
+    const url = `${init.baseUrl}${resourcePath(r, version, namespace)}?${query}`;
+    let end;
+    try {
+      end = await httpStream(
+        init.request,
+        url,
+        {
+          agent: this.#agent,
+          headers: { ...(opts.headers ?? {}), accept: "application/json" },
+          ...(opts.auth ? { auth: opts.auth } : {}),
+        },
+        (init.watchTimeoutSeconds + 30) * 1000,
+        signal,
+        (line) => {
+          const e = validated(WATCH_EVENT, parseJson(line, what), what, 200);
+          if (e.type === "ERROR") return onEvent(e as WatchEvent);
+          const o = validated(OBJECT, e.object, what, 200) as KubeObject;
+          onEvent({ type: e.type, object: trimmed(o, apiVersion, r.kind) });
+        },
+        (status) => {
+          if (status === 200) onOpen();
+        },
+      );
+    } catch (err) {
+      if (signal.aborted && err === signal.reason) throw err;
+      if (err === NETWORK_TIMEOUT) {
+        throw new KubeApiError(`${what}: the watch went silent`, { status: 0, reason: "Timeout" });
+      }
+      throw err;
+    }
+    if (end.status === 401) this.#credentials = undefined;
+    if (end.status !== 200) {
+      throw apiError(
+        what,
+        { status: end.status, headers: end.headers, body: end.body },
+        this.context,
+      );
+    }
   }
 
   /** Headers and TLS options from client-node (token, token file, exec plugin, certificates). */
@@ -749,8 +1042,51 @@ const OBJECT = z.looseObject({
 
 const LIST = z.looseObject({
   items: z.array(OBJECT).nullish(),
-  metadata: z.looseObject({ continue: z.string().optional() }).optional(),
+  metadata: z.looseObject({
+    continue: z.string().optional(),
+    resourceVersion: z.string().optional(),
+  }).optional(),
 });
+
+const WATCH_EVENT = z.looseObject({
+  type: z.enum(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]),
+  object: z.looseObject({}),
+});
+
+/**
+ * An object as kept: `apiVersion` and `kind` set (list items omit them) and
+ * `metadata.managedFields` dropped (the largest part of most objects; nothing reads it).
+ */
+function trimmed(item: KubeObject, apiVersion: string, kind: string): KubeObject {
+  item.apiVersion ??= apiVersion;
+  item.kind ??= kind;
+  const meta = item.metadata as { managedFields?: unknown };
+  if (meta.managedFields !== undefined) delete meta.managedFields;
+  return item;
+}
+
+/** `; watch-fed snapshot: pods, services watched (last change 09:40:01Z)`, or "" before any. */
+function freshness(info: SnapshotInfo): string {
+  const parts: string[] = [];
+  if (info.watched.length) {
+    parts.push(
+      `${info.watched.join(", ")} kept current by watches${
+        info.lastChange ? ` (last change ${info.lastChange})` : ""
+      }`,
+    );
+  }
+  if (info.reconnecting.length) {
+    parts.push(`${info.reconnecting.join(", ")} reconnecting (listed meanwhile)`);
+  }
+  if (info.listed.length) {
+    parts.push(
+      `${info.listed.join(", ")} listed per call (watch forbidden; reused for ${
+        info.cacheTtlMs / 1000
+      } s)`,
+    );
+  }
+  return parts.length ? `; snapshot: ${parts.join("; ")}` : "";
+}
 
 const TOKEN_REVIEW = z.looseObject({
   status: z.looseObject({
@@ -988,6 +1324,19 @@ class DeferredLiveSource implements LiveSource {
 
   async request(method: WriteMethod, path: string, opts?: RawRequestOptions) {
     return (await this.#connect()).request(method, path, opts);
+  }
+
+  snapshotInfo(): SnapshotInfo {
+    return this.#ready?.snapshotInfo?.() ??
+      { watched: [], reconnecting: [], listed: [], cacheTtlMs: this.#opts.cacheTtlMs ?? 3000 };
+  }
+
+  sourceInfo(): SourceInfo {
+    const ready = this.#ready?.sourceInfo?.();
+    if (ready) return ready;
+    const info: SourceInfo = { kind: "live", description: this.describe(), context: this.context };
+    if (/^https?:\/\//.test(this.server)) info.server = this.server;
+    return info;
   }
 
   async close(): Promise<void> {

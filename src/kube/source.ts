@@ -44,6 +44,23 @@ export interface SourceInfo {
   paths?: string[];
 }
 
+/**
+ * How fresh a live source's cached state is (see {@linkcode ClusterSource.snapshotInfo}).
+ * Kinds are named by resource key, with the namespace in parentheses for a
+ * namespace-scoped cache: `pods`, `configmaps (linkerd)`.
+ */
+export interface SnapshotInfo {
+  /** Kinds served from a healthy watch: current, and read without an API request. */
+  watched: string[];
+  /** Kinds whose watch is down; listed on each call until it reconnects. */
+  reconnecting: string[];
+  /** Kinds that RBAC forbids watching: listed on each call, reused for `cacheTtlMs`. */
+  listed: string[];
+  /** When a watched kind last changed (ISO 8601). */
+  lastChange?: string;
+  cacheTtlMs: number;
+}
+
 /** Read-only access to cluster state. */
 export interface ClusterSource {
   readonly kind: SourceKind;
@@ -69,6 +86,8 @@ export interface ClusterSource {
     namespace?: string,
     opts?: GetOptions,
   ): Promise<KubeObject | undefined>;
+  /** Live sources: how fresh the cached state is. */
+  snapshotInfo?(): SnapshotInfo;
   /** Releases connections, watches and timers. */
   close?(): Promise<void>;
 }

@@ -83,7 +83,50 @@ export async function loadState(
     }
   }));
   missing.sort();
-  return { source: source.describe(), linkerdNamespace: opts.linkerdNamespace, objects, missing };
+  const state = {
+    source: source.describe(),
+    linkerdNamespace: opts.linkerdNamespace,
+    objects,
+    missing,
+  };
+  const key = `${[...new Set(resources)].sort().join(",")}|${
+    opts.namespace ?? ""
+  }|${opts.linkerdNamespace}`;
+  return reused(source, key, state);
+}
+
+/** The last states loaded per source and request (a few per source). */
+const lastStates = new WeakMap<ClusterSource, Map<string, ClusterState>>();
+const MAX_STATES_PER_SOURCE = 16;
+
+/**
+ * The state loaded last for the same request when it holds the very same objects (a
+ * watch-fed source hands out unchanged objects as they were), else `state`: while the
+ * cluster does not change, every call gets the same state object, so whatever is memoised
+ * on its identity (the policy model) is reused.
+ */
+function reused(source: ClusterSource, key: string, state: ClusterState): ClusterState {
+  let states = lastStates.get(source);
+  if (!states) lastStates.set(source, states = new Map());
+  const prev = states.get(key);
+  if (prev && sameObjects(prev, state)) return prev;
+  states.delete(key);
+  states.set(key, state);
+  if (states.size > MAX_STATES_PER_SOURCE) states.delete(states.keys().next().value!);
+  return state;
+}
+
+function sameObjects(a: ClusterState, b: ClusterState): boolean {
+  if (a.source !== b.source || a.missing.join() !== b.missing.join()) return false;
+  const keys = Object.keys(b.objects) as ResourceKey[];
+  if (Object.keys(a.objects).length !== keys.length) return false;
+  for (const k of keys) {
+    const x = a.objects[k];
+    const y = b.objects[k]!;
+    if (!x || x.length !== y.length) return false;
+    for (let i = 0; i < y.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 /** True for a {@linkcode KubeApiError} with status 403 (RBAC forbids the request). */

@@ -190,7 +190,12 @@ const meshHealthReview: PromptSpec = {
     }
     const [health, validation, ...summaries] = await Promise.all([
       evidence("check_mesh_health", {}, deps, signal),
-      evidence("validate_mesh_config", ns ? { namespace: ns } : {}, deps, signal),
+      evidence(
+        "validate_mesh_config",
+        { ...(ns ? { namespace: ns } : {}), limit: 1000 },
+        deps,
+        signal,
+      ),
       ...namespaces.map((n) =>
         evidence("get_service_health_summary", { namespace: n, "time_range": "5m" }, deps, signal)
       ),

@@ -104,7 +104,7 @@ export async function readResource(
 ): Promise<{ uri: string; mimeType: string; text: string }> {
   if (uri === SUMMARY_URI) return md(uri, await meshSummary(deps, signal));
   if (uri === VALIDATION_URI) {
-    const v = await evidence("validate_mesh_config", {}, deps, signal);
+    const v = await evidence("validate_mesh_config", { limit: 1000 }, deps, signal);
     return md(
       uri,
       `# Validation report\n\n${block("validate_mesh_config", v, (d) => pickValidation(d, true))}`,

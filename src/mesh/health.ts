@@ -19,12 +19,14 @@ import {
 } from "./checks/control_plane.ts";
 import { crdChecks } from "./checks/crds.ts";
 import { dataPlaneChecks, otherControlPlanes } from "./checks/data_plane.ts";
-import { multiclusterChecks, vizChecks } from "./checks/extensions.ts";
+import { vizChecks } from "./checks/extensions.ts";
+import { type MulticlusterCheckOptions, multiclusterChecks } from "./checks/multicluster.ts";
 import { identityChecks } from "./checks/identity.ts";
 import type { HealthInput } from "./checks/input.ts";
 
 export type { Check, CheckStatus } from "./checks/_check.ts";
 export { type HealthInput, loadHealthInput, MULTICLUSTER_NAMESPACE } from "./checks/input.ts";
+export { type GatewayProbeReading, loadGatewayProbes } from "./checks/multicluster.ts";
 
 /** One control-plane pod, in the original server's shape plus restarts. */
 export interface Component {
@@ -64,8 +66,18 @@ export interface HealthReport {
   unknownPods: number;
 }
 
-/** Runs every check over the input; `now` decides certificate validity. */
-export function checkMeshHealth(input: HealthInput, now: Date): HealthReport {
+/** Options of {@linkcode checkMeshHealth}. */
+export type CheckMeshHealthOptions = MulticlusterCheckOptions;
+
+/**
+ * Runs every check over the input; `now` decides certificate validity. `opts.gatewayProbes`
+ * (from {@linkcode loadGatewayProbes}) lets the multicluster checks judge gateway liveness.
+ */
+export function checkMeshHealth(
+  input: HealthInput,
+  now: Date,
+  opts: CheckMeshHealthOptions = {},
+): HealthReport {
   const state = stateFromObjects(input.configMaps, {
     source: input.source,
     linkerdNamespace: input.namespace,
@@ -102,7 +114,7 @@ export function checkMeshHealth(input: HealthInput, now: Date): HealthReport {
       ...controlPlaneProxyChecks(input, mesh),
       ...dataPlaneChecks(input, mesh),
       ...vizChecks(input),
-      ...multiclusterChecks(input),
+      ...multiclusterChecks(input, opts),
     ];
   }
   const errors = checks.filter((c) => c.status === "error");

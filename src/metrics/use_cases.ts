@@ -44,6 +44,27 @@ import * as Q from "./queries.ts";
 import { type MetricsDeps, QueryRun } from "./query_run.ts";
 import { resolveNamespace, resolveService } from "./workloads.ts";
 
+/** Most entries of a per-item sub-list (failures by status, mTLS breakdown) in an answer. */
+export const SUBLIST_MAX = 10;
+
+/** Most anomalies listed in a trends answer (the strongest; the rest are counted). */
+export const ANOMALIES_MAX = 5;
+
+/** Most "has metrics but no Service selects it" notes, one per workload; the rest in one. */
+export const STRAY_NOTES_MAX = 3;
+
+/** The `max` largest entries of a count record, and how many were left out. */
+export function topEntries(
+  rec: Record<string, number>,
+  max: number,
+): { kept: Record<string, number>; omitted: number } {
+  const entries = Object.entries(rec).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return {
+    kept: Object.fromEntries(entries.slice(0, max)),
+    omitted: Math.max(0, entries.length - max),
+  };
+}
+
 function workloadOut(w: Q.WorkloadRef) {
   return { kind: w.kind, names: [...w.names] };
 }
@@ -185,6 +206,8 @@ export async function trafficFlow(
       : `Allowed/denied counts assume the source's client identity starts with "${identity}" (ServiceAccount named after the workload)`,
   );
   const sentV = scalar(sent), recvV = scalar(recv);
+  const errors = topEntries(errorsByStatus(resp), SUBLIST_MAX);
+  const mtls = mtlsOf(resp);
   return {
     ...run.report(),
     notes,
@@ -192,13 +215,18 @@ export async function trafficFlow(
     target: { service: tsvc, namespace: tns },
     timeRange: run.timeRange(w),
     ...summary,
-    errorsByStatus: errorsByStatus(resp),
+    errorsByStatus: errors.kept,
+    errorsByStatusOmitted: errors.omitted,
     latencyP50: noTraffic ? null : scalar(p50),
     latencyP95: noTraffic ? null : scalar(p95),
     latencyP99: noTraffic ? null : scalar(p99),
     bytesSent: sentV === null ? null : Math.round(sentV),
     bytesReceived: recvV === null ? null : Math.round(recvV),
-    mtls: mtlsOf(resp),
+    mtls: {
+      ...mtls,
+      breakdown: mtls.breakdown.slice(0, SUBLIST_MAX),
+      breakdownOmitted: Math.max(0, mtls.breakdown.length - SUBLIST_MAX),
+    },
     authorization: {
       available,
       clientIdentity: identity,
@@ -315,10 +343,21 @@ export function namespaceRowsOf(
       keys.forEach((k) => used.add(k));
       rows.push(serviceRow(namespace, s, keys, n));
     }
+    const stray: string[] = [];
     for (const k of n.counts.keys()) {
       if (used.has(k)) continue;
       rows.push(serviceRow(namespace, k.slice(k.indexOf("/") + 1), [k], n));
+      stray.push(k);
+    }
+    for (const k of stray.slice(0, STRAY_NOTES_MAX)) {
       notes.push(`Workload ${k} has metrics but no Service selects it: listed under its own name`);
+    }
+    if (stray.length > STRAY_NOTES_MAX) {
+      notes.push(
+        `${
+          stray.length - STRAY_NOTES_MAX
+        } more workloads have metrics but no Service selects them: listed under their own names`,
+      );
     }
   } else {
     for (const k of [...n.counts.keys()].sort()) {
@@ -402,10 +441,10 @@ const SORT_ORDER: Record<SortBy, string> = {
   "latency_p99": "p99 latency, slowest first",
 };
 
-/** The services of a namespace ranked by a metric (`get_top_services`). */
+/** Every service of a namespace ranked by a metric, rank 1 first (`get_top_services` pages it). */
 export async function topServices(
   deps: MetricsDeps,
-  args: { namespace: string; windowSeconds: number; sortBy: SortBy; limit: number },
+  args: { namespace: string; windowSeconds: number; sortBy: SortBy },
 ) {
   const { namespace: ns, windowSeconds: w, sortBy } = args;
   const run = new QueryRun(deps);
@@ -425,7 +464,7 @@ export async function topServices(
       latencyP99: live ? r.latencyP99 : null,
     };
   });
-  const ranked = rankServices(table, sortBy).slice(0, args.limit).map((r, i) => ({
+  const ranked = rankServices(table, sortBy).map((r, i) => ({
     rank: i + 1,
     ...r,
   }));
@@ -518,7 +557,7 @@ export async function trafficTrends(
     const x = Q.workloadOf(m);
     return x ? (svc ?? x.name) : undefined;
   };
-  const { rows: services, anomalies } = compareTrends(
+  const { rows: services, anomalies: all } = compareTrends(
     collectPoints(cr, cl, key),
     collectPoints(br, bl, key),
   );
@@ -529,6 +568,12 @@ export async function trafficTrends(
       "The baseline window has no data (Prometheus retention, or the service is new): no anomalies were judged",
     );
   }
+  // the strongest anomalies (|z| highest first), the rest counted
+  const anomalies = [...all].sort((a, b) =>
+    Math.abs(b.zScore) - Math.abs(a.zScore) || a.at.localeCompare(b.at) ||
+    a.service.localeCompare(b.service)
+  ).slice(0, ANOMALIES_MAX);
+  const omitted = all.length - anomalies.length;
   return {
     ...run.report(),
     notes,
@@ -545,10 +590,17 @@ export async function trafficTrends(
     method: anomalyMethod(t),
     services,
     anomalies,
-    summary: anomalies.length ? anomalies.map((a) => a.sentence) : [
-      `No anomalies in ${ns} over the last ${
-        formatDuration(w)
-      } compared with ${t.baselineDescription}`,
-    ],
+    anomaliesTotal: all.length,
+    anomaliesOmitted: omitted,
+    summary: anomalies.length
+      ? [
+        ...anomalies.map((a) => a.sentence),
+        ...(omitted ? [`${omitted} more anomalies (weaker |z|) not listed`] : []),
+      ]
+      : [
+        `No anomalies in ${ns} over the last ${
+          formatDuration(w)
+        } compared with ${t.baselineDescription}`,
+      ],
   };
 }

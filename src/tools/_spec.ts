@@ -75,6 +75,13 @@ export interface ToolSpec<
   inputSchema: I;
   outputSchema: O;
   annotations: ToolAnnotations;
+  /**
+   * A compact human-readable text block for the result, instead of the compact JSON copy
+   * of structuredContent: for a fixed-shape report whose JSON would not fit the answer
+   * budget twice (`src/tools/_budget.ts`). It must carry every fact a reader needs
+   * (clients that show only the text block give a model nothing else).
+   */
+  text?(data: z.infer<z.ZodObject<O>>): string;
   handler(
     args: z.infer<z.ZodObject<I>>,
     deps: ToolDeps,

@@ -13,6 +13,12 @@ const health = () => import("../mesh/health.ts");
 const services = () => import("../mesh/services.ts");
 import { ok, READ_ONLY, type ToolSpec } from "./_spec.ts";
 import { deprecatedAlias, namespaceArg, pickAlias } from "./_args.ts";
+import { PAGE_BYTES } from "./_budget.ts";
+
+/** Most Services in a default page of list_meshed_services. */
+const DEFAULT_PAGE = 50;
+/** Pod names per Service in a default page. */
+const DEFAULT_PAGE_PODS = 3;
 
 /** Identity helper that lets TypeScript infer a tool's argument and output types. */
 function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
@@ -73,18 +79,63 @@ const checkMeshHealthTool = defineTool({
   },
   outputSchema: healthOutput,
   annotations: READ_ONLY,
+  text: healthText,
   async handler(args, deps, ctx) {
     const namespace = args.namespace ?? deps.config.linkerdNamespace;
-    const { checkMeshHealth, loadHealthInput } = await health();
+    const { checkMeshHealth, loadHealthInput, loadGatewayProbes } = await health();
     const input = await loadHealthInput(deps.cluster, {
       namespace,
       vizNamespace: deps.config.vizNamespace,
       prometheusConfigured: !deps.config.prometheus.isDefault,
       signal: ctx.signal,
     });
-    return ok(checkMeshHealth(input, deps.now()));
+    // gateway liveness of multicluster Links comes from Prometheus (never fails the check)
+    const gatewayProbes = input.links.length
+      ? await loadGatewayProbes(deps.prom, { signal: ctx.signal })
+      : undefined;
+    return ok(checkMeshHealth(input, deps.now(), gatewayProbes ? { gatewayProbes } : {}));
   },
 });
+
+/**
+ * check_mesh_health's text block, as `linkerd check` reads: the verdict, versions and
+ * pod counts, every check that is not ok with its message and fix, and the passed
+ * checks counted per category (structuredContent has every check in full; its JSON
+ * twice would not fit the answer budget).
+ */
+function healthText(r: z.infer<z.ZodObject<typeof healthOutput>>): string {
+  const lines = [r.summary];
+  if (r.installed) {
+    lines.push(
+      `Control plane "${r.namespace}"${r.controlPlaneVersion ? ` ${r.controlPlaneVersion}` : ""}${
+        r.proxyVersion ? ` (proxy ${r.proxyVersion})` : ""
+      }; control-plane pods: ${r.totalPods} (${r.healthyPods} healthy, ${r.unhealthyPods} unhealthy, ${r.unknownPods} without status)`,
+    );
+  }
+  const passed = new Map<string, number>();
+  for (const c of r.checks) {
+    if (c.status === "ok") passed.set(c.category, (passed.get(c.category) ?? 0) + 1);
+    else {lines.push(
+        `${c.status.toUpperCase()} [${c.category}] ${c.name}: ${c.message} Fix: ${c.hint}`,
+      );}
+  }
+  if (passed.size) {
+    const n = [...passed.values()].reduce((a, b) => a + b, 0);
+    lines.push(
+      `Passed: ${n} check(s) in ${[...passed].map(([cat, k]) => `${cat} (${k})`).join(", ")}`,
+    );
+  }
+  const bad = r.components.filter((c) => c.healthy === false);
+  if (bad.length) {
+    lines.push(
+      `Unhealthy control-plane pods: ${
+        bad.map((c) => `${c.name} (${c.status}, ${c.restarts} restarts)`).join(", ")
+      }`,
+    );
+  }
+  lines.push("Every check's message and hint: structuredContent.checks");
+  return lines.join("\n");
+}
 
 // ------------------------------------------------------------------ list_meshed_services
 
@@ -99,8 +150,12 @@ const serviceOut = z.object({
     kind: z.string().describe('"Deployment", "StatefulSet", "DaemonSet", ... or "Pod"'),
     name: z.string(),
   })).describe("Workloads behind the selected pods (at most 10)"),
-  pods: z.array(z.string()).describe("Meshed pod names (at most 10)"),
-  unmeshedPods: z.array(z.string()).describe("Selected pods without a proxy (at most 10)"),
+  pods: z.array(z.string()).describe(
+    `Meshed pod names (at most 10; at most ${DEFAULT_PAGE_PODS} in a default page, without limit)`,
+  ),
+  unmeshedPods: z.array(z.string()).describe(
+    `Selected pods without a proxy (at most 10; at most ${DEFAULT_PAGE_PODS} in a default page)`,
+  ),
 });
 
 const servicesOutput = {
@@ -126,13 +181,13 @@ const listMeshedServicesTool = defineTool({
   name: "list_meshed_services",
   title: "Mesh: List meshed services",
   description:
-    'List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name: pass nextCursor back as cursor for more. Set include_unmeshed to also list Services with no meshed pod (includeUnmeshed is its deprecated alias). Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.',
+    `List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name (summary and totalServices count every page): pass nextCursor back as cursor for more; without limit a page holds as many Services as fit about 8 KB, with at most ${DEFAULT_PAGE_PODS} pod names each. Set include_unmeshed to also list Services with no meshed pod (includeUnmeshed is its deprecated alias). Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.`,
   inputSchema: {
     namespace: namespaceArg().optional().describe(
       'Only this namespace, e.g. "emojivoto"; all namespaces when omitted',
     ),
-    limit: z.number().int().min(1).max(1000).default(100).describe(
-      "Services per page, 1-1000 (default 100)",
+    limit: z.number().int().min(1).max(1000).optional().describe(
+      `Services per page, 1-1000; default: as many as fit about 8 KB, at most ${DEFAULT_PAGE}`,
     ),
     cursor: z.string().max(2048).optional().describe(
       "nextCursor from the previous page, unchanged; use the same namespace and include_unmeshed",
@@ -151,20 +206,50 @@ const listMeshedServicesTool = defineTool({
       signal: ctx.signal,
     });
     const { listMeshedServices } = await services();
-    const page = listMeshedServices(state, {
-      limit: args.limit,
-      includeUnmeshed: pickAlias(
-        "include_unmeshed",
-        args.include_unmeshed,
-        "includeUnmeshed",
-        args.includeUnmeshed,
-      ) ?? false,
-      ...(args.namespace ? { namespace: args.namespace } : {}),
-      ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
-    });
+    const list = (limit: number) =>
+      listMeshedServices(state, {
+        limit,
+        includeUnmeshed: pickAlias(
+          "include_unmeshed",
+          args.include_unmeshed,
+          "includeUnmeshed",
+          args.includeUnmeshed,
+        ) ?? false,
+        ...(args.namespace ? { namespace: args.namespace } : {}),
+        ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
+      });
+    let page = list(args.limit ?? DEFAULT_PAGE);
+    if (args.limit === undefined) {
+      // A default page: per-pod detail collapsed, and as many Services as fit the budget.
+      page = { ...page, services: page.services.map(collapse) };
+      const fit = fitting(page.services);
+      if (fit < page.services.length) {
+        const short = list(fit);
+        page = { ...short, services: short.services.map(collapse) };
+      }
+    }
     return ok({ ...page, ...(args.namespace ? { namespace: args.namespace } : {}) });
   },
 });
+
+/** A Service entry with its pod name lists cut to {@linkcode DEFAULT_PAGE_PODS}. */
+function collapse<T extends { pods: string[]; unmeshedPods: string[] }>(s: T): T {
+  return {
+    ...s,
+    pods: s.pods.slice(0, DEFAULT_PAGE_PODS),
+    unmeshedPods: s.unmeshedPods.slice(0, DEFAULT_PAGE_PODS),
+  };
+}
+
+/** How many of the first entries fit {@linkcode PAGE_BYTES} of JSON (at least one). */
+function fitting(items: readonly unknown[]): number {
+  let used = 0;
+  for (const [i, item] of items.entries()) {
+    used += JSON.stringify(item).length + 1;
+    if (used > PAGE_BYTES) return Math.max(1, i);
+  }
+  return items.length;
+}
 
 /** The mesh family's tools. */
 // deno-lint-ignore no-explicit-any

@@ -23,6 +23,7 @@ import { parseDuration, validateName } from "../metrics/labels.ts";
 import { DEFAULT_THRESHOLDS, type HealthThresholds, type SortBy } from "../metrics/analysis.ts";
 import type { MetricsDeps } from "../metrics/query_run.ts";
 import * as M from "../metrics/use_cases.ts";
+import { cursorArg, limitArg, PAGE_BYTES, paginate } from "./_budget.ts";
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -40,6 +41,25 @@ const common = {
   warnings: z.array(z.string()),
   notes: z.array(z.string()).describe("Assumptions made, e.g. how the Service was mapped"),
 };
+
+/** Default page's most services (the page is also cut to fit the byte budget). */
+const DEFAULT_PAGE = 50;
+
+const pageOut = {
+  total: z.number().int().describe("Services over all pages"),
+  omitted: z.number().int().describe("Services after this page (follow nextCursor)"),
+  nextCursor: z.string().optional().describe(
+    "Pass back as cursor, with the same other arguments, for the next page",
+  ),
+};
+
+function pageFields(page: { total: number; omitted: number; nextCursor?: string }) {
+  return {
+    total: page.total,
+    omitted: page.omitted,
+    ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+  };
+}
 
 /** Identity helper that lets TypeScript infer a tool's argument and output types. */
 function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
@@ -180,7 +200,10 @@ function analyzeTrafficFlow() {
       target: z.object({ service: z.string(), namespace: z.string() }),
       timeRange: timeRangeOut,
       ...rateFields,
-      errorsByStatus: z.record(z.string(), z.number()),
+      errorsByStatus: z.record(z.string(), z.number()).describe(
+        `Failed requests by HTTP status code, the ${M.SUBLIST_MAX} largest`,
+      ),
+      errorsByStatusOmitted: z.number().int().describe("Status codes left out of errorsByStatus"),
       latencyP50: z.number().nullable(),
       latencyP95: z.number().nullable(),
       latencyP99: z.number().nullable(),
@@ -195,7 +218,8 @@ function analyzeTrafficFlow() {
           tls: z.string(),
           no_tls_reason: z.string().nullable(),
           requestCount: z.number(),
-        })),
+        })).describe(`Requests by tls and no_tls_reason, the ${M.SUBLIST_MAX} largest`),
+        breakdownOmitted: z.number().int().describe("Breakdown entries left out"),
       }),
       authorization: z.object({
         available: z.boolean().describe("False when the target exports no inbound authz metrics"),
@@ -240,7 +264,9 @@ function getServiceHealthSummary() {
       "requests in the window) or unknown (no proxy metrics: not meshed or not scraped), with the " +
       "issues behind it. Defaults: error rate warning 5 %, critical 10 %; p95 latency warning " +
       '1000 ms, critical 5000 ms; all overridable. Example: {"namespace": "emojivoto", ' +
-      '"time_range": "10m", "error_rate_warning": 1}.',
+      '"time_range": "10m", "error_rate_warning": 1}. The services are paged (a default page fits ' +
+      "about 8 KB, worst first; counts, total and omitted cover all): pass nextCursor back as cursor, " +
+      "or a larger limit, for more.",
     inputSchema: {
       namespace: NAMESPACE,
       time_range: timeRangeArg(),
@@ -251,6 +277,8 @@ function getServiceHealthSummary() {
         "p95 latency (ms) at or above which a service is unhealthy",
         5000,
       ),
+      limit: limitArg(1000, "Services", DEFAULT_PAGE),
+      cursor: cursorArg(),
     },
     outputSchema: {
       ...common,
@@ -262,7 +290,10 @@ function getServiceHealthSummary() {
         latencyP95WarningMs: z.number(),
         latencyP95CriticalMs: z.number(),
       }),
-      counts: z.record(z.string(), z.number()).describe("Services per healthStatus"),
+      counts: z.record(z.string(), z.number()).describe(
+        "Services per healthStatus, over all pages",
+      ),
+      ...pageOut,
       services: z.array(z.object({
         service: z.string(),
         namespace: z.string(),
@@ -280,7 +311,9 @@ function getServiceHealthSummary() {
           value: z.number().nullable(),
           threshold: z.number().nullable(),
         })),
-      })).describe("Unhealthy first, then degraded, unknown, healthy, idle"),
+      })).describe(
+        "One page: unhealthy first, then degraded, unknown, healthy, idle (total and omitted count the rest)",
+      ),
     },
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
@@ -299,13 +332,19 @@ function getServiceHealthSummary() {
       if (t.latencyP95WarningMs > t.latencyP95CriticalMs) {
         return fail("latency_p95_warning_ms must not be greater than latency_p95_critical_ms");
       }
-      return ok(
-        await M.healthSummary(metricsDeps(deps, ctx.signal), {
-          namespace: ns,
-          windowSeconds: w,
-          thresholds: t,
-        }),
-      );
+      const r = await M.healthSummary(metricsDeps(deps, ctx.signal), {
+        namespace: ns,
+        windowSeconds: w,
+        thresholds: t,
+      });
+      const page = paginate(r.services, {
+        tool: "get_service_health_summary",
+        filter: JSON.stringify([ns, w, t]),
+        limit: args.limit,
+        cursor: args.cursor,
+        defaultMax: DEFAULT_PAGE,
+      });
+      return ok({ ...r, services: page.items, ...pageFields(page) });
     },
   });
 }
@@ -320,7 +359,8 @@ function getTopServices() {
       "Services of a namespace ranked by a traffic metric from Linkerd proxy metrics. sort_by: " +
       "request_rate (busiest first), error_rate (highest first), success_rate (lowest first), " +
       "latency_p95 or latency_p99 (slowest first). Services without a value (idle) come last. " +
-      'Example: {"namespace": "emojivoto", "sort_by": "latency_p95", "limit": 5}.',
+      'Example: {"namespace": "emojivoto", "sort_by": "latency_p95", "limit": 5}. Default: the top 10; ' +
+      "pass nextCursor back as cursor for the next ranks.",
     inputSchema: {
       namespace: NAMESPACE,
       sort_by: z.enum(["request_rate", "error_rate", "success_rate", "latency_p95", "latency_p99"])
@@ -328,9 +368,8 @@ function getTopServices() {
           "Metric to rank by: request_rate, error_rate, success_rate, latency_p95, latency_p99. Default: request_rate",
         ),
       time_range: timeRangeArg(),
-      limit: z.number().int().min(1).max(1000).default(10).describe(
-        "How many services to return, 1 to 1000. Default: 10",
-      ),
+      limit: limitArg(1000, "Services", 10),
+      cursor: cursorArg(),
     },
     outputSchema: {
       ...common,
@@ -339,6 +378,7 @@ function getTopServices() {
       order: z.string().describe("How the list is ordered, in words"),
       timeRange: timeRangeOut,
       totalServices: z.number(),
+      ...pageOut,
       services: z.array(z.object({
         rank: z.number(),
         service: z.string(),
@@ -354,14 +394,21 @@ function getTopServices() {
     },
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      return ok(
-        await M.topServices(metricsDeps(deps, ctx.signal), {
-          namespace: validateName(args.namespace, "namespace"),
-          windowSeconds: parseDuration(args.time_range),
-          sortBy: args.sort_by as SortBy,
-          limit: args.limit,
-        }),
-      );
+      const ns = validateName(args.namespace, "namespace");
+      const w = parseDuration(args.time_range);
+      const r = await M.topServices(metricsDeps(deps, ctx.signal), {
+        namespace: ns,
+        windowSeconds: w,
+        sortBy: args.sort_by as SortBy,
+      });
+      const page = paginate(r.services, {
+        tool: "get_top_services",
+        filter: JSON.stringify([ns, w, args.sort_by]),
+        limit: args.limit,
+        cursor: args.cursor,
+        defaultMax: 10,
+      });
+      return ok({ ...r, services: page.items, ...pageFields(page) });
     },
   });
 }
@@ -387,7 +434,9 @@ function getTrafficTrends() {
       "moved over a window, compared with a baseline, with anomalies in plain sentences such as " +
       '"p95 latency of emoji rose from 40 ms to 310 ms at 14:05 UTC". Use it for "what changed in ' +
       'the last hour?". Example: {"namespace": "emojivoto", "window": "1h", "compare_to": "previous"} ' +
-      'or {"namespace": "emojivoto", "service": "voting", "window": "24h", "compare_to": "7d"}.',
+      'or {"namespace": "emojivoto", "service": "voting", "window": "24h", "compare_to": "7d"}. ' +
+      `The ${M.ANOMALIES_MAX} strongest anomalies are listed (anomaliesTotal counts all); the ` +
+      "services are paged (pass nextCursor back as cursor, or a larger limit).",
     inputSchema: {
       namespace: NAMESPACE,
       service: serviceArg().optional().describe(
@@ -399,6 +448,8 @@ function getTrafficTrends() {
       compare_to: z.enum(["previous", "1d", "7d"]).default("previous").describe(
         'Baseline: "previous" (the window just before), "1d" or "7d" (the same window a day or a week earlier). Default: previous',
       ),
+      limit: limitArg(1000, "Services", DEFAULT_PAGE),
+      cursor: cursorArg(),
     },
     outputSchema: {
       ...common,
@@ -414,7 +465,8 @@ function getTrafficTrends() {
         request_rate: metricSummary,
         success_rate: metricSummary,
         latency_p95: metricSummary,
-      })),
+      })).describe("One page of services, by name (total and omitted count the rest)"),
+      ...pageOut,
       anomalies: z.array(z.object({
         service: z.string(),
         metric: z.enum(["request_rate", "success_rate", "latency_p95"]),
@@ -425,19 +477,37 @@ function getTrafficTrends() {
         until: z.string(),
         zScore: z.number(),
         sentence: z.string(),
-      })),
+      })).describe(
+        `The ${M.ANOMALIES_MAX} strongest anomalies of all services (|zScore| highest first)`,
+      ),
+      anomaliesTotal: z.number().int().describe("Anomalies found over all services"),
+      anomaliesOmitted: z.number().int().describe("Weaker anomalies not listed"),
       summary: z.array(z.string()).describe("The anomalies as sentences, or a no-anomaly sentence"),
     },
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
-      return ok(
-        await M.trafficTrends(metricsDeps(deps, ctx.signal), {
-          namespace: validateName(args.namespace, "namespace"),
-          ...(args.service === undefined ? {} : { service: validateName(args.service, "service") }),
-          windowSeconds: parseDuration(args.window, "window", { min: 600, max: 7 * 86_400 }),
-          compareTo: args.compare_to,
-        }),
-      );
+      const ns = validateName(args.namespace, "namespace");
+      const svc = args.service === undefined ? undefined : validateName(args.service, "service");
+      const w = parseDuration(args.window, "window", { min: 600, max: 7 * 86_400 });
+      const r = await M.trafficTrends(metricsDeps(deps, ctx.signal), {
+        namespace: ns,
+        ...(svc === undefined ? {} : { service: svc }),
+        windowSeconds: w,
+        compareTo: args.compare_to,
+      });
+      const page = paginate(r.services, {
+        tool: "get_traffic_trends",
+        filter: JSON.stringify([ns, svc ?? null, w, args.compare_to]),
+        limit: args.limit,
+        cursor: args.cursor,
+        defaultMax: DEFAULT_PAGE,
+        // the anomalies and their sentences share the page's room
+        bytes: Math.max(
+          600,
+          PAGE_BYTES - JSON.stringify(r.anomalies).length - JSON.stringify(r.summary).length,
+        ),
+      });
+      return ok({ ...r, services: page.items, ...pageFields(page) });
     },
   });
 }

@@ -10,6 +10,7 @@ import { validateTools } from "./validate.ts";
 import { metricsTools } from "./metrics.ts";
 import { topologyTools } from "./topology.ts";
 import { lifecycleTools } from "./lifecycle.ts";
+import { clusterTools } from "./clusters.ts";
 import { WRITE_TOOL_NAMES, writesDisabledMessage, writeTools } from "./writes.ts";
 import { analyzeAudit } from "../lifecycle/use_cases.ts";
 
@@ -28,6 +29,7 @@ export function allTools(opts: { writes?: boolean } = {}): ToolSpec<any, any>[] 
     ...metricsTools(),
     ...topologyTools(),
     ...lifecycleTools(),
+    ...clusterTools(),
     ...(opts.writes ? writeTools({ analyzeAudit }) : []),
   ];
 }

@@ -12,6 +12,7 @@ import { InvalidArgumentError, NotFoundError } from "../errors.ts";
 import type { LoadedPolicy } from "../policy/load.ts";
 import type { SourceRef } from "../policy/sources.ts";
 import { namespaceArg, serviceArg } from "./_args.ts";
+import { cursorArg, limitArg, paginate } from "./_budget.ts";
 import { fail, ok, READ_ONLY, type ToolDeps, type ToolOutcome, type ToolSpec } from "./_spec.ts";
 
 /** Domain code, loaded on first use so that the server starts fast. */
@@ -222,6 +223,9 @@ const ANALYZE_OUTPUT = {
   ),
 };
 
+/** Most entries in a default page of the allowed targets or sources (fewer when they do not fit). */
+const DEFAULT_PAGE = 50;
+
 const TARGETS_INPUT = {
   "source_namespace": k8sName("source_namespace", "booksapp").optional().describe(
     'Namespace of the source, e.g. "booksapp" (required unless the source is source_ip)',
@@ -230,6 +234,17 @@ const TARGETS_INPUT = {
     'Source Service, e.g. "webapp"; or name the source with source_workload, source_pod, source_service_account or source_ip',
   ),
   ...SOURCE_ARGS,
+  limit: limitArg(1000, "Allowed targets", DEFAULT_PAGE),
+  cursor: cursorArg(),
+};
+
+/** Fields of a paged list: counts over all pages and the cursor. */
+const PAGE_FIELDS = {
+  total: z.number().int().describe("Entries of the list over all pages"),
+  omitted: z.number().int().describe("Entries after this page (follow nextCursor)"),
+  nextCursor: z.string().optional().describe(
+    "Pass as cursor (with the same other arguments) for the next page; absent on the last page",
+  ),
 };
 
 const TARGETS_OUTPUT = {
@@ -239,9 +254,10 @@ const TARGETS_OUTPUT = {
     service: z.string(),
     verdict: DECISION,
     ports: z.array(PORT_DECISION),
-  })),
+  })).describe("This page of the allowed targets, sorted by namespace and name"),
   deniedTargets: z.number(),
   totalTargets: z.number(),
+  ...PAGE_FIELDS,
   assumes: z.string().describe(
     "The Linkerd control-plane version the answer assumes (found in the cluster state, else the newest stable)",
   ),
@@ -250,6 +266,8 @@ const TARGETS_OUTPUT = {
 const SOURCES_INPUT = {
   "target_namespace": k8sName("target_namespace", "booksapp"),
   "target_service": k8sName("target_service", "authors"),
+  limit: limitArg(1000, "Allowed sources", DEFAULT_PAGE),
+  cursor: cursorArg(),
 };
 
 const SOURCES_OUTPUT = {
@@ -266,12 +284,22 @@ const SOURCES_OUTPUT = {
     verdict: DECISION,
     ports: z.array(z.number()),
     authorizations: z.array(z.string()),
-  })),
+  })).describe("This page of the allowed sources"),
   totalSources: z.number(),
+  ...PAGE_FIELDS,
   assumes: z.string().describe(
     "The Linkerd control-plane version the answer assumes (found in the cluster state, else the newest stable)",
   ),
 };
+
+/** The counts and cursor of a page, as output fields. */
+function pageFields(page: { total: number; omitted: number; nextCursor?: string }) {
+  return {
+    total: page.total,
+    omitted: page.omitted,
+    ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+  };
+}
 
 function guarded<T>(fn: () => T): ToolOutcome<T> {
   try {
@@ -323,7 +351,7 @@ function getAllowedTargets(): ToolSpec<typeof TARGETS_INPUT, typeof TARGETS_OUTP
     name: "get_allowed_targets",
     title: "Policy: Allowed targets",
     description:
-      'Lists every Service, in every namespace, that the source Service may connect to under Linkerd inbound policy (verdict allowed, partial, audit or undetermined, with per-port decisions); denied targets are only counted (deniedTargets). Use it to review what a workload can reach, e.g. after tightening policy. Example: {"source_namespace": "booksapp", "source_service": "webapp"}; the source may instead be source_workload ("deployment/traffic"), source_pod, source_service_account or source_ip. For the reason behind one pair, call analyze_connectivity.',
+      'Lists every Service, in every namespace, that the source Service may connect to under Linkerd inbound policy (verdict allowed, partial, audit or undetermined, with per-port decisions); denied targets are only counted (deniedTargets). Use it to review what a workload can reach, e.g. after tightening policy. Example: {"source_namespace": "booksapp", "source_service": "webapp"}; the source may instead be source_workload ("deployment/traffic"), source_pod, source_service_account or source_ip. For the reason behind one pair, call analyze_connectivity. The list is paged (a default page fits about 8 KB; total and omitted count the rest): pass nextCursor back as cursor, or a larger limit, for more.',
     inputSchema: TARGETS_INPUT,
     outputSchema: TARGETS_OUTPUT,
     annotations: READ_ONLY,
@@ -331,7 +359,17 @@ function getAllowedTargets(): ToolSpec<typeof TARGETS_INPUT, typeof TARGETS_OUTP
       const source = sourceOf(args);
       if (typeof source === "string") return fail(source);
       const { idx, d } = await loadIndex(deps, ctx.signal);
-      return guarded(() => d.allowedTargets(idx, source));
+      return guarded(() => {
+        const r = d.allowedTargets(idx, source);
+        const page = paginate(r.allowedTargets, {
+          tool: "get_allowed_targets",
+          filter: JSON.stringify(source),
+          limit: args.limit,
+          cursor: args.cursor,
+          defaultMax: DEFAULT_PAGE,
+        });
+        return { ...r, allowedTargets: page.items, ...pageFields(page) };
+      });
     },
   };
 }
@@ -341,15 +379,24 @@ function getAllowedSources(): ToolSpec<typeof SOURCES_INPUT, typeof SOURCES_OUTP
     name: "get_allowed_sources",
     title: "Policy: Allowed sources",
     description:
-      'Lists who may connect to a target Service under Linkerd inbound policy: every source Service whose pods are allowed (kind "service"), plus principals that are not Services — any client (kind "unauthenticated"), client networks ("network"), and mesh identities no pod here has, such as "*" or other trust domains ("identity"). Also returns the Servers or default policies in force (matchingServers). Use it to audit exposure of a workload. Example: {"target_namespace": "booksapp", "target_service": "authors"}.',
+      'Lists who may connect to a target Service under Linkerd inbound policy: every source Service whose pods are allowed (kind "service"), plus principals that are not Services — any client (kind "unauthenticated"), client networks ("network"), and mesh identities no pod here has, such as "*" or other trust domains ("identity"). Also returns the Servers or default policies in force (matchingServers). Use it to audit exposure of a workload. The list is paged (a default page fits about 8 KB; total and omitted count the rest): pass nextCursor back as cursor, or a larger limit, for more. Example: {"target_namespace": "booksapp", "target_service": "authors"}.',
     inputSchema: SOURCES_INPUT,
     outputSchema: SOURCES_OUTPUT,
     annotations: READ_ONLY,
     async handler(args, deps, ctx) {
       const { idx, d } = await loadIndex(deps, ctx.signal);
-      return guarded(() =>
-        d.allowedSources(idx, { namespace: args.target_namespace, service: args.target_service })
-      );
+      return guarded(() => {
+        const target = { namespace: args.target_namespace, service: args.target_service };
+        const r = d.allowedSources(idx, target);
+        const page = paginate(r.allowedSources, {
+          tool: "get_allowed_sources",
+          filter: JSON.stringify(target),
+          limit: args.limit,
+          cursor: args.cursor,
+          defaultMax: DEFAULT_PAGE,
+        });
+        return { ...r, allowedSources: page.items, ...pageFields(page) };
+      });
     },
   };
 }

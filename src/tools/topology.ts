@@ -25,6 +25,7 @@ import {
 } from "../topology/graph.ts";
 import { renderMermaid } from "../topology/mermaid.ts";
 import { namespaceArg, timeRangeArg } from "./_args.ts";
+import { cursorArg, PAGE_BYTES, paginate } from "./_budget.ts";
 import { ok, READ_ONLY, type ToolDeps, type ToolSpec } from "./_spec.ts";
 
 /** The outbound edges of a namespace's (or every) client workload. */
@@ -57,8 +58,14 @@ export function topologyDenyQuery(namespace: string | undefined, windowSeconds: 
   );
 }
 
-/** Edges in an answer unless `limit` says otherwise: keeps the default answer under 8 KB. */
+/**
+ * Most edges of a default answer (no `limit`); fewer when they do not fit a page of about
+ * 8 KB (with their nodes and the Mermaid lines they add).
+ */
 export const DEFAULT_TOPOLOGY_LIMIT = 10;
+
+/** Bytes an edge adds to an answer beyond its JSON: its nodes and its Mermaid lines. */
+const EDGE_OVERHEAD = 120;
 
 const VERDICT = z.enum(["allowed", "denied", "partial", "audit", "undetermined", "unknown"]);
 
@@ -91,11 +98,15 @@ const OUTPUT = {
       "Policy verdict for the pair (analyze_connectivity): allowed, denied, partial (some ports or routes), audit (allowed only by audit mode), undetermined, unknown (the Service is not in the cluster state)",
     ),
     policy: z.string().describe("Policy objects behind the verdict"),
-  })).describe("Busiest first; at most `limit`"),
+  })).describe("Busiest first; one page: at most `limit`, or as many as fit about 8 KB"),
   verdicts: z.record(z.string(), z.number()).describe("Edges per verdict (all edges)"),
   totalEdges: z.number(),
+  total: z.number().describe("Edges over all pages (same as totalEdges)"),
   omitted: z.object({ edges: z.number(), requestRate: z.number(), nodes: z.number() }).describe(
-    "Edges (and their rate) and nodes left out by `limit`",
+    "Edges (and their rate) and nodes not on this page",
+  ),
+  nextCursor: z.string().optional().describe(
+    "Pass as cursor (same namespace and time_range) for the next, quieter edges",
   ),
   mermaid: z.string().describe(
     "The graph as a Mermaid flowchart; arrows coloured by verdict (green allowed, orange audit, yellow partial, red dashed denied)",
@@ -109,9 +120,21 @@ const OUTPUT = {
 /** The topology use case: queries, policy verdicts, graph, picture. */
 export async function meshTopology(
   deps: ToolDeps,
-  args: { namespace?: string; windowSeconds: number; limit: number },
+  args: {
+    namespace?: string;
+    windowSeconds: number;
+    limit?: number | undefined;
+    cursor?: string | undefined;
+  },
   signal: AbortSignal,
 ) {
+  // A cursor is refused with other arguments (namespace, window) than the call that issued it.
+  const filter = JSON.stringify([args.namespace ?? "", args.windowSeconds]);
+  let nextCursor: string | undefined;
+  // Validate the cursor before any query runs.
+  if (args.cursor !== undefined) {
+    paginate([], { tool: "get_mesh_topology", filter, cursor: args.cursor, defaultMax: 1 });
+  }
   const { loadPolicyIndex, missingNote } = await import("../policy/load.ts");
   const { analyzeAccess } = await import("../policy/analyze.ts");
   const run = new QueryRun({ prom: deps.prom, now: deps.now(), signal });
@@ -145,7 +168,19 @@ export async function meshTopology(
     windowSeconds: args.windowSeconds,
     traffic: traffic.map(trafficSample).filter((s): s is TrafficSample => s !== undefined),
     denies: (denies ?? []).map(denySample).filter((s): s is DenySample => s !== undefined),
-    limit: args.limit,
+    page(all) {
+      const p = paginate(all, {
+        tool: "get_mesh_topology",
+        filter,
+        limit: args.limit,
+        cursor: args.cursor,
+        defaultMax: DEFAULT_TOPOLOGY_LIMIT,
+        bytes: PAGE_BYTES,
+        size: (e) => JSON.stringify(e).length + EDGE_OVERHEAD,
+      });
+      nextCursor = p.nextCursor;
+      return p.items;
+    },
     workloadsOfIdentity(clientId) {
       const id = parseIdentity(clientId);
       if (!id) return [];
@@ -186,7 +221,9 @@ export async function meshTopology(
   });
   if (topology.omitted.edges > 0) {
     notes.push(
-      `${topology.omitted.edges} quieter edges (${topology.omitted.requestRate} rps) are left out; raise limit or name a namespace to see them`,
+      `${topology.omitted.edges} edges (${topology.omitted.requestRate} rps) are not on this page; ${
+        nextCursor ? "pass nextCursor for the next, quieter ones, " : ""
+      }raise limit or name a namespace to see more at once`,
     );
   }
   if (topology.totalEdges === 0) {
@@ -201,6 +238,8 @@ export async function meshTopology(
     ...(args.namespace ? { namespace: args.namespace } : {}),
     timeRange: run.timeRange(args.windowSeconds),
     ...topology,
+    total: topology.totalEdges,
+    ...(nextCursor ? { nextCursor } : {}),
     mermaid: renderMermaid(topology),
     notes,
   };
@@ -251,7 +290,8 @@ function getMeshTopology(): ToolSpec<
   {
     namespace: z.ZodOptional<z.ZodString>;
     time_range: z.ZodDefault<z.ZodString>;
-    limit: z.ZodDefault<z.ZodNumber>;
+    limit: z.ZodOptional<z.ZodNumber>;
+    cursor: z.ZodOptional<z.ZodString>;
   },
   typeof OUTPUT
 > {
@@ -259,15 +299,16 @@ function getMeshTopology(): ToolSpec<
     name: "get_mesh_topology",
     title: "Topology: Who talks to whom",
     description:
-      'The mesh as a graph: client workloads and the Services they call, each edge with the traffic Linkerd\'s proxies observed (requests per second, success %, mTLS) and the policy verdict for the pair (allowed, denied, partial, audit, as analyze_connectivity decides it), plus edges where only denied requests were seen. Returned as nodes and edges and as a Mermaid flowchart (`mermaid`, arrows coloured by verdict) a client can render. Busiest edges first, at most `limit`; the rest are counted. A namespace limits it to edges from or into that namespace (and denials at its workloads). Example: {"namespace": "booksapp", "time_range": "5m"}.',
+      'The mesh as a graph: client workloads and the Services they call, each edge with the traffic Linkerd\'s proxies observed (requests per second, success %, mTLS) and the policy verdict for the pair (allowed, denied, partial, audit, as analyze_connectivity decides it), plus edges where only denied requests were seen. Returned as nodes and edges and as a Mermaid flowchart (`mermaid`, arrows coloured by verdict) a client can render. Busiest edges first, one page: as many as fit about 8 KB (at most 10) or `limit`; the rest are counted, and `nextCursor` pages through them. A namespace limits it to edges from or into that namespace (and denials at its workloads). Example: {"namespace": "booksapp", "time_range": "5m"}.',
     inputSchema: {
       namespace: namespaceArg().optional().describe(
         'Only edges from or into this namespace (and denials at its workloads), e.g. "emojivoto"; the whole mesh when absent',
       ),
       time_range: timeRangeArg(),
-      limit: z.number().int().min(1).max(200).default(DEFAULT_TOPOLOGY_LIMIT).describe(
-        `At most this many edges, busiest first, 1 to 200. Default: ${DEFAULT_TOPOLOGY_LIMIT} (keeps the answer under 8 KB)`,
+      limit: z.number().int().min(1).max(200).optional().describe(
+        `Edges per page, busiest first, 1 to 200. Default: as many as fit an answer of about 8 KB, at most ${DEFAULT_TOPOLOGY_LIMIT}`,
       ),
+      cursor: cursorArg(),
     },
     outputSchema: OUTPUT,
     annotations: READ_ONLY,
@@ -277,6 +318,7 @@ function getMeshTopology(): ToolSpec<
           ...(args.namespace ? { namespace: validateName(args.namespace, "namespace") } : {}),
           windowSeconds: parseDuration(args.time_range),
           limit: args.limit,
+          cursor: args.cursor,
         }, ctx.signal),
       );
     },

@@ -92,8 +92,13 @@ export interface TopologyInput {
     verdict: EdgeVerdict;
     policy: string;
   };
-  /** Keep at most this many edges (busiest first). */
-  limit: number;
+  /** Keep at most this many edges (busiest first); ignored when `page` is given. */
+  limit?: number;
+  /**
+   * Picks the edges of this answer out of all of them (busiest first), e.g. one page of
+   * a cursor; the rest are counted in `omitted`. Default: the first `limit`.
+   */
+  page?: (all: readonly TopologyEdge[]) => TopologyEdge[];
 }
 
 /** The graph. */
@@ -200,8 +205,9 @@ export function buildTopology(input: TopologyInput): Topology {
     x.target.namespace.localeCompare(y.target.namespace) ||
     x.target.service.localeCompare(y.target.service)
   );
-  const kept = all.slice(0, Math.max(0, input.limit));
-  const dropped = all.slice(kept.length);
+  const kept = input.page ? input.page(all) : all.slice(0, Math.max(0, input.limit ?? 0));
+  const keptSet = new Set(kept);
+  const dropped = all.filter((e) => !keptSet.has(e));
   const verdicts: Record<string, number> = {};
   for (const e of all) verdicts[e.verdict] = (verdicts[e.verdict] ?? 0) + 1;
 

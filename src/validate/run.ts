@@ -186,7 +186,11 @@ export function buildReport(
   const kinds = kindsFor(opts.resourceType);
   const byObj = new Map<KubeObject, Finding[]>();
   for (const o of validatedObjects(state)) byObj.set(o, []);
-  for (const f of findings) byObj.set(f.object, [...(byObj.get(f.object) ?? []), f]);
+  for (const f of findings) {
+    const list = byObj.get(f.object);
+    if (list) list.push(f);
+    else byObj.set(f.object, [f]);
+  }
   const results: ReportResult[] = [];
   const summary = { errors: 0, warnings: 0, info: 0 };
   for (const [obj, fs] of byObj) {
@@ -238,4 +242,39 @@ export function buildReport(
     source: state.source,
     notes: opts.notes ?? [],
   };
+}
+
+/** Findings of one rule at one severity, over a whole report. */
+export interface RuleCount {
+  rule: string;
+  severity: Severity;
+  count: number;
+}
+
+/** Issue counts per rule and severity: errors first, then the most frequent. */
+export function countByRule(results: readonly ReportResult[]): RuleCount[] {
+  const counts = new Map<string, RuleCount>();
+  for (const r of results) {
+    for (const i of r.issues) {
+      const key = `${i.severity}|${i.rule}`;
+      const c = counts.get(key);
+      if (c) c.count++;
+      else counts.set(key, { rule: i.rule, severity: i.severity, count: 1 });
+    }
+  }
+  return [...counts.values()].sort((a, b) =>
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.count - a.count ||
+    cmp(a.rule, b.rule)
+  );
+}
+
+/**
+ * The report's results, most useful first: resources with errors, then with warnings,
+ * then with info, then clean ones; each group in the report's order. Stable.
+ */
+export function worstFirst(results: readonly ReportResult[]): ReportResult[] {
+  const rank = (r: ReportResult) =>
+    r.issues.length === 0 ? 3 : Math.min(...r.issues.map((i) => SEVERITY_ORDER[i.severity]));
+  return results.map((r, i) => ({ r, i, k: rank(r) })).sort((a, b) => a.k - b.k || a.i - b.i)
+    .map((x) => x.r);
 }

@@ -40,6 +40,7 @@ const ARGS: Record<string, Record<string, unknown>> = {
   "get_mesh_topology": { namespace: "booksapp", time_range: "5m" },
   "analyze_audit": { namespace: "booksapp", time_range: "1h" },
   "generate_policies": { namespace: "booksapp", time_range: "1h" },
+  "list_clusters": {},
 };
 
 /** A number the metrics tool must have computed from the recording (not null, not 0). */

@@ -67,6 +67,8 @@ async function withStandin(
         env: {},
         timeoutMs: 5_000,
         cacheTtlMs: 0,
+        // These tests are about the list path; tests/kube/informer_test.ts covers watches.
+        watch: false,
         ...o,
       });
       opened.push(s);

@@ -174,7 +174,7 @@ Deno.test({
       async () => {
         const objects = objectsFromYaml(BASE + SERVER + SAZ);
         const cluster = new MemorySource(objects, { kind: "manifests", description: "saz" });
-        const d: Data = await ok(depsFor(cluster), "validate_mesh_config", {});
+        const d: Data = await ok(depsFor(cluster), "validate_mesh_config", { limit: 1000 });
         const docs = yamlIn(d.results ?? d);
         const names = new Set(docs.map((o) => o.metadata.name));
         for (

@@ -40,7 +40,12 @@ Deno.test("demo: analyze_audit reports booksapp's audit-credited traffic", async
     e.to.authz.name === AUDIT.name && e.to.authz.kind === AUDIT.kind
   );
   assert.ok(truth.length > 0, "the demo has audit traffic");
-  for (const args of [{ namespace: "booksapp", time_range: "1h" }, { time_range: "24h" }]) {
+  for (
+    const args of [
+      { namespace: "booksapp", time_range: "1h", limit: 1000 },
+      { time_range: "24h", limit: 1000 },
+    ]
+  ) {
     const d = await call("analyze_audit", args);
     assert.equal(d.partial, false, JSON.stringify(d.warnings));
     assert.match(d.prometheus, /embedded demo recording/);
@@ -64,7 +69,11 @@ Deno.test("demo: analyze_audit reports booksapp's audit-credited traffic", async
 });
 
 Deno.test("demo: generate_policies covers every observed booksapp edge and self-checks", async () => {
-  const g = await call("generate_policies", { namespace: "booksapp", time_range: "1h" });
+  const g = await call("generate_policies", {
+    namespace: "booksapp",
+    time_range: "1h",
+    limit: 1000,
+  });
   assert.equal(g.selfCheck.passed, true, JSON.stringify(g.selfCheck.failures));
   const docs = objectsFromYaml(g.yaml);
   assert.ok(docs.length > 0);
@@ -89,4 +98,59 @@ Deno.test("demo: generate_policies covers every observed booksapp edge and self-
   for (const f of g.flows) {
     assert.ok(f.status !== "not-authorized" || f.client.unauthenticated, JSON.stringify(f));
   }
+});
+
+Deno.test("demo: generate_policies pages its explanations with a complete yaml on every page", async () => {
+  const args = { namespace: "booksapp", "time_range": "1h" };
+  const whole = await call("generate_policies", { ...args, limit: 1000 });
+  const expected = [...whole.resources, ...whole.flows].map((x) => JSON.stringify(x));
+  assert.equal(whole.total, expected.length);
+  assert.equal(whole.omitted, 0);
+  assert.equal(whole.nextCursor, undefined);
+  const got: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const p = await call("generate_policies", { ...args, ...(cursor ? { cursor } : {}) });
+    pages++;
+    // the yaml is whole on every page
+    assert.equal(p.yaml, whole.yaml);
+    const items = [...p.resources, ...p.flows];
+    assert.ok(items.length > 0, `page ${pages} is empty`);
+    got.push(...items.map((x: Data) => JSON.stringify(x)));
+    assert.equal(p.omitted, whole.total - got.length);
+    // structuredContent and its compact JSON copy together fit 8 KB
+    assert.ok(2 * JSON.stringify(p).length <= 8192, `page ${pages}`);
+    cursor = p.nextCursor;
+    assert.ok(pages < 50);
+  } while (cursor);
+  assert.ok(pages > 1, "the demo's explanations take several default pages");
+  assert.deepEqual(got, expected);
+  // flows that need attention come first
+  const ranks = whole.flows.map((f: Data) => f.status === "not-authorized" ? 0 : 1);
+  assert.deepEqual(ranks, [...ranks].sort((a: number, b: number) => a - b));
+  // a cursor is refused with other arguments, and before any query
+  const first = await call("generate_policies", args);
+  const wrong = await runTool(tools.get("generate_policies")!, {
+    ...args,
+    time_range: "24h",
+    cursor: first.nextCursor,
+  }, deps);
+  assert.equal(wrong.ok, false);
+  assert.match(String(!wrong.ok && wrong.error), /Cursor was issued for different arguments/);
+});
+
+Deno.test("demo: analyze_audit pages its flows", async () => {
+  const args = { "time_range": "24h" };
+  const whole = await call("analyze_audit", { ...args, limit: 1000 });
+  const one = await call("analyze_audit", { ...args, limit: 1 });
+  assert.ok(whole.total >= 1);
+  assert.equal(one.total, whole.total);
+  assert.equal(one.wouldBeDenied.length + one.undetermined.length, 1);
+  assert.equal(one.omitted, whole.total - 1);
+  assert.equal(typeof one.nextCursor === "string", whole.total > 1);
+  assert.deepEqual(
+    one.wouldBeDenied[0] ?? one.undetermined[0],
+    whole.wouldBeDenied[0] ?? whole.undetermined[0],
+  );
 });

@@ -87,7 +87,11 @@ Deno.test({
       const deps = depsFor(prom);
 
       await t.step("analyze_audit returns exactly the would-be-denied flows (1h)", async () => {
-        const d = await call(deps, "analyze_audit", { namespace: NS, time_range: "1h" });
+        const d = await call(deps, "analyze_audit", {
+          namespace: NS,
+          time_range: "1h",
+          limit: 1000,
+        });
         assert.deepEqual(d.wouldBeDenied.map(flowText).sort(), DENIED_1H);
         assert.deepEqual(d.undetermined, []);
         assert.equal(d.partial, false, JSON.stringify(d.warnings));
@@ -124,22 +128,38 @@ Deno.test({
       });
 
       await t.step("the quiet period: batch shows in a 6h window only", async () => {
-        const d = await call(deps, "analyze_audit", { namespace: NS, time_range: "6h" });
+        const d = await call(deps, "analyze_audit", {
+          namespace: NS,
+          time_range: "6h",
+          limit: 1000,
+        });
         assert.deepEqual(
           d.wouldBeDenied.map(flowText).sort(),
           [...DENIED_1H, "batch → deployment/front:8080 (http)"].sort(),
         );
-        const quiet = await call(deps, "analyze_audit", { namespace: NS, time_range: "30m" });
+        const quiet = await call(deps, "analyze_audit", {
+          namespace: NS,
+          time_range: "30m",
+          limit: 1000,
+        });
         assert.deepEqual(quiet.wouldBeDenied.map(flowText).sort(), DENIED_1H);
       });
 
       await t.step("a fix applied removes its flow from the analysis", async () => {
-        const d = await call(deps, "analyze_audit", { namespace: NS, time_range: "1h" });
+        const d = await call(deps, "analyze_audit", {
+          namespace: NS,
+          time_range: "1h",
+          limit: 1000,
+        });
         const e = d.wouldBeDenied.find((x: Data) =>
           flowText(x) === "worker → deployment/api:9000 HTTPRoute/api-write (http)"
         );
         const fixed = depsFor(prom, applied(e.fix.slice(e.fix.indexOf(":\n") + 2)));
-        const after = await call(fixed, "analyze_audit", { namespace: NS, time_range: "1h" });
+        const after = await call(fixed, "analyze_audit", {
+          namespace: NS,
+          time_range: "1h",
+          limit: 1000,
+        });
         assert.deepEqual(
           after.wouldBeDenied.map(flowText).sort(),
           DENIED_1H.filter((x) => x !== flowText(e)),
@@ -154,6 +174,7 @@ Deno.test({
               namespace: NS,
               time_range: window,
               access_policy: "deny",
+              limit: 1000,
             });
             assert.equal(g.selfCheck.passed, true, JSON.stringify(g.selfCheck.failures));
             assert.ok(g.selfCheck.checked.unobservedPairs > 0);
@@ -203,12 +224,20 @@ Deno.test({
       }
 
       await t.step("generate_policies in audit mode keeps every flow allowed", async () => {
-        const g = await call(deps, "generate_policies", { namespace: NS, time_range: "1h" });
+        const g = await call(deps, "generate_policies", {
+          namespace: NS,
+          time_range: "1h",
+          limit: 1000,
+        });
         assert.equal(g.accessPolicy, "audit");
         assert.equal(g.selfCheck.passed, true, JSON.stringify(g.selfCheck.failures));
         const after = depsFor(prom, applied(g.yaml));
         // applied in audit mode, analyze_audit sees only the unmeshed client left
-        const d = await call(after, "analyze_audit", { namespace: NS, time_range: "1h" });
+        const d = await call(after, "analyze_audit", {
+          namespace: NS,
+          time_range: "1h",
+          limit: 1000,
+        });
         assert.deepEqual(d.wouldBeDenied.map(flowText), [
           "unauthenticated → deployment/front:8080 (http)",
         ]);

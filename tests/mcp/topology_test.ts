@@ -280,3 +280,44 @@ Deno.test("topology of a namespace includes its callers from other namespaces, o
     await close();
   }
 });
+
+Deno.test("topology: following nextCursor returns every edge once, busiest first", async () => {
+  const args = { "time_range": "5m" };
+  const whole = await topology({ ...args, limit: 200 });
+  assert.ok(whole.totalEdges > 4, `${whole.totalEdges} edges`);
+  assert.equal(whole.total, whole.totalEdges);
+  assert.equal(whole.nextCursor, undefined);
+  const key = (e: Data) =>
+    `${e.source.namespace}/${e.source.workload}>${e.target.namespace}/${e.target.service}`;
+  const got: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const p = await topology({ ...args, limit: 3, ...(cursor ? { cursor } : {}) });
+    pages++;
+    // every edge of a page is drawn from the nodes of that page
+    const ids = new Set(p.nodes.map((n: Data) => n.id));
+    for (const e of p.edges) assert.ok(ids.has(e.from) && ids.has(e.to), key(e));
+    got.push(...p.edges.map(key));
+    assert.equal(p.omitted.edges, whole.totalEdges - p.edges.length);
+    cursor = p.nextCursor;
+    assert.ok(pages < 100);
+  } while (cursor);
+  assert.equal(pages, Math.ceil(whole.totalEdges / 3));
+  assert.deepEqual(got, whole.edges.map(key));
+  // the default page fits the budget and says how to get the rest
+  const first = await topology(args);
+  assert.ok(2 * JSON.stringify(first).length <= 8192);
+  if (first.nextCursor) assert.ok(first.notes.some((n: string) => /pass nextCursor/.test(n)));
+  await withDemoClient(async (client) => {
+    const r = await client.callTool({
+      name: "get_mesh_topology",
+      arguments: { namespace: "booksapp", time_range: "5m", cursor: first.nextCursor ?? "x" },
+    });
+    assert.equal(r.isError, true);
+    assert.match(
+      JSON.stringify(r.content),
+      /Cursor (was issued for different arguments|"x" is not valid)/,
+    );
+  });
+});

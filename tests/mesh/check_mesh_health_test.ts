@@ -591,3 +591,37 @@ Deno.test("check_mesh_health degrades an extension namespace that RBAC does not 
     // no "service mirror controllers are running" error: that Deployment could not be read
   });
 });
+
+Deno.test("check_mesh_health runs the multicluster checks on a healthy Link (tool, Prometheus unreachable)", async () => {
+  const { linkedCluster } = await import("../multicluster/_fixtures.ts");
+  const r = await check(linkedCluster(), {}, { kind: "live" });
+  const mc = r.checks.filter((c) => c.category === "linkerd-multicluster");
+  assert.deepEqual(mc.filter((c) => c.status !== "ok"), []);
+  assert.equal(r.healthy, true);
+  // the test's Prometheus fails every query: the gateway probes are said to be not checked, and why
+  assert.match(
+    byName(r, "probe services able to communicate with all gateway mirrors").message,
+    /gateway liveness not checked: Prometheus could not be read/,
+  );
+  assert.match(byName(r, "clusters share trust anchors").message, /^Not checked: .*Secrets/);
+  assert.match(byName(r, "service mirror controllers are running").message, /east/);
+});
+
+Deno.test("check_mesh_health asks Prometheus for gateway liveness when Links exist", async () => {
+  const { linkedCluster, probeProm } = await import("../multicluster/_fixtures.ts");
+  const objects = linkedCluster();
+  const { prom, queries } = probeProm({ east: 0 });
+  const deps = {
+    ...testDeps(objects, {
+      cluster: new MemorySource(objects, { kind: "live", description: "live test" }),
+    }),
+    prom,
+  };
+  const outcome = await runTool(spec, {}, deps);
+  assert.ok(outcome.ok, outcome.ok ? "" : outcome.error);
+  const r = outcome.data as HealthReport;
+  assert.ok(queries.some((q) => q.includes("gateway_alive")), queries.join("\n"));
+  const probes = byName(r, "probe services able to communicate with all gateway mirrors");
+  assert.equal(probes.status, "error");
+  assert.equal(r.healthy, false);
+});

@@ -272,7 +272,7 @@ Deno.test("list_meshed_services stays bounded and fast on 10,000 pods", async ()
     }
   }
   const started = performance.now();
-  const r = await list(objects);
+  const r = await list(objects, { limit: 100 });
   const ms = performance.now() - started;
   assert.equal(r.services.length, 100);
   assert.equal(r.totalServices, 2000);
@@ -281,6 +281,12 @@ Deno.test("list_meshed_services stays bounded and fast on 10,000 pods", async ()
   assert(r.nextCursor);
   assert(JSON.stringify(r).length < 60_000, "one page must stay small");
   assert(ms < 3000, `took ${ms} ms`);
+  // the default page fits the answer budget (JSON twice: structuredContent and text)
+  const d = await list(objects);
+  assert(d.services.length > 1 && d.services.length < 100, `${d.services.length} services`);
+  assert(JSON.stringify(d).length * 2 < 8192, `${JSON.stringify(d).length} B`);
+  assert.equal(d.totalServices, 2000);
+  assert(d.services.every((s) => s.pods.length <= 3));
 });
 
 Deno.test("list_meshed_services takes include_unmeshed, and includeUnmeshed as its deprecated alias", async () => {

@@ -57,8 +57,9 @@ export interface StandinOptions {
   /**
    * Namespaces and resources (plural or `plural.group`) answered with 403. A forbidden
    * namespace also forbids all-namespace lists of namespaced resources, as RBAC would.
+   * With `verbs` (`get`, `list`, `watch`), only those verbs are forbidden.
    */
-  forbidden?: { namespaces?: string[]; resources?: string[] };
+  forbidden?: { namespaces?: string[]; resources?: string[]; verbs?: string[] };
   /**
    * Not served (404), each as `plural.group` (all versions, e.g. `servers.policy.linkerd.io`),
    * `group/version` or `group/version/plural` (core group: `v1/pods`).
@@ -308,6 +309,8 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     const qualified = route.group ? `${r.plural}.${route.group}` : r.plural;
     const resources = opts.forbidden?.resources ?? [];
     const namespaces = opts.forbidden?.namespaces ?? [];
+    const verbs = opts.forbidden?.verbs;
+    if (verbs && !verbs.includes(verb)) return undefined;
     const denied = resources.includes(r.plural) || resources.includes(qualified) ||
       (route.namespace !== undefined && namespaces.includes(route.namespace)) ||
       (route.namespace === undefined && r.namespaced && namespaces.length > 0);

@@ -96,7 +96,8 @@ async function validateFiles(files: Record<string, string>) {
       await Deno.writeTextFile(`${dir}/${name}`, text);
     }
     const source = await loadManifests([dir]);
-    const out = await runTool(tool, {}, testDeps([], { cluster: source }));
+    // every resource on one page (a default page holds what fits the answer budget)
+    const out = await runTool(tool, { limit: 1000 }, testDeps([], { cluster: source }));
     assert.ok(out.ok, out.ok ? "" : out.error);
     const results = (out.data as { results: ReportResult[] }).results;
     const issues = results.flatMap((r) =>

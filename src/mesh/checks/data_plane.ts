@@ -66,20 +66,25 @@ export function dataPlaneChecks(input: HealthInput, mesh: MeshConfig): Check[] {
   } else {
     const live = pods.filter((p) => hasStatus(p) && !isJobPod(p) && proxyContainer(p));
     if (live.length > 0) {
-      const bad = live.filter((p) => {
+      const notReady = live.filter((p) => {
         const h = podHealth(p);
         return h.phase === "Running" && !h.proxy?.ready;
-      }).map((p) => {
-        const r = podHealth(p).proxy?.state?.waiting?.reason;
-        return `${podRef(p)}${r ? ` (${r})` : ""}`;
+      });
+      // per workload, not per pod: "ns/deployment/web: 3 pods (CrashLoopBackOff)"
+      const bad = [...byWorkload(notReady)].map(([w, ps]) => {
+        const reasons = [
+          ...new Set(ps.map((p) => podHealth(p).proxy?.state?.waiting?.reason).filter(Boolean)),
+        ];
+        const who = ps.length === 1 ? podRef(ps[0]!) : `${w}: ${plural(ps.length, "pod")}`;
+        return `${who}${reasons.length ? ` (${reasons.join(", ")})` : ""}`;
       });
       checks.push(mkCheck(
         cat,
         "data plane proxies are ready",
-        bad.length ? "warning" : "ok",
-        bad.length
+        notReady.length ? "warning" : "ok",
+        notReady.length
           ? `${
-            plural(bad.length, "meshed pod")
+            plural(notReady.length, "meshed pod")
           } of ${live.length} have a proxy that is not ready: ${sample(bad)}`
           : `The proxies of all ${plural(live.length, "meshed pod")} are ready`,
         {
@@ -113,7 +118,9 @@ function versionCheck(pods: Pod[], mesh: MeshConfig): Check {
   const byVersion = new Map<string, Pod[]>();
   for (const p of pods) {
     const v = proxyVersionOf(p) ?? "unknown";
-    byVersion.set(v, [...(byVersion.get(v) ?? []), p]);
+    const list = byVersion.get(v);
+    if (list) list.push(p);
+    else byVersion.set(v, [p]);
   }
   const name = "data plane proxy versions match the control plane";
   const hint = {
@@ -146,9 +153,14 @@ function versionCheck(pods: Pod[], mesh: MeshConfig): Check {
       hint,
     );
   }
-  const details = skewed.map(([v, ps]) =>
-    `${plural(ps.length, "pod")} on "${v}" (e.g. ${sample(ps.map(podRef).sort(), 3)})`
-  );
+  // examples per workload, not per pod: "ns/deployment/web (12 pods)"
+  const details = skewed.map(([v, ps]) => {
+    const workloads = [...byWorkload(ps)].sort((a, b) =>
+      b[1].length - a[1].length || cmp(a[0], b[0])
+    )
+      .map(([w, wp]) => wp.length === 1 ? podRef(wp[0]!) : `${w} (${plural(wp.length, "pod")})`);
+    return `${plural(ps.length, "pod")} on "${v}" (e.g. ${sample(workloads, 3)})`;
+  });
   const count = skewed.reduce((n, [, ps]) => n + ps.length, 0);
   return mkCheck(
     "linkerd-data-plane",
@@ -159,4 +171,35 @@ function versionCheck(pods: Pod[], mesh: MeshConfig): Check {
     } do not run the control plane's proxy "${expected}": ${sample(details)}`,
     hint,
   );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The workload that owns a pod, as `namespace/kind/name`: a ReplicaSet with the
+ * pod-template-hash suffix is its Deployment; a pod without owner is itself.
+ */
+function workloadOf(p: Pod): string {
+  const ns = p.metadata.namespace ?? "";
+  const owner = p.metadata.ownerReferences?.[0];
+  if (!owner) return `${ns}/pod/${p.metadata.name}`;
+  const hash = p.metadata.labels?.["pod-template-hash"];
+  if (owner.kind === "ReplicaSet" && hash && owner.name.endsWith(`-${hash}`)) {
+    return `${ns}/deployment/${owner.name.slice(0, -hash.length - 1)}`;
+  }
+  return `${ns}/${owner.kind.toLowerCase()}/${owner.name}`;
+}
+
+/** Pods grouped by their workload, in first-seen order. */
+function byWorkload(pods: readonly Pod[]): Map<string, Pod[]> {
+  const out = new Map<string, Pod[]>();
+  for (const p of pods) {
+    const w = workloadOf(p);
+    const list = out.get(w);
+    if (list) list.push(p);
+    else out.set(w, [p]);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
- * Extension checks: viz (`linkerd-viz` category) and multicluster
- * (`linkerd-multicluster`), each only when the extension is installed.
+ * Extension checks: viz (`linkerd-viz` category), only when the extension is installed.
+ * The multicluster checks are in `multicluster.ts`.
  *
  * @module
  */
@@ -14,7 +14,7 @@ import { type Check, isJobPod, mkCheck, replicasOf, sample } from "./_check.ts";
  * The warning that replaces an extension's checks when its namespace could not be read
  * (403: namespace-scoped RBAC without a grant there; 404), or `undefined` when it was read.
  */
-function unreadableCheck(
+export function unreadableCheck(
   input: HealthInput,
   cat: string,
   name: string,
@@ -147,129 +147,5 @@ export function vizChecks(input: HealthInput): Check[] {
       action: "Set LINKERD_PROMETHEUS_URL to the Prometheus that scrapes the proxies",
     },
   ));
-  return checks;
-}
-
-/** The multicluster extension: Link CRD, Links valid, their controllers and the gateway running. */
-export function multiclusterChecks(input: HealthInput): Check[] {
-  const cat = "linkerd-multicluster";
-  const ns = input.multiclusterNamespace;
-  const cannot = unreadableCheck(
-    input,
-    cat,
-    "multicluster extension is installed",
-    ns,
-    "multicluster",
-    "l5d-multicluster-link-crd-exists",
-  );
-  if (cannot && input.links.length === 0) return [cannot];
-  const installed = (namespaceExists(input, ns) &&
-    input.deployments.some((d) => d.metadata.namespace === ns)) || input.links.length > 0;
-  if (!installed) {
-    return [mkCheck(
-      cat,
-      "multicluster extension is installed",
-      "ok",
-      `The multicluster extension is not installed (no Deployments in "${ns}" and no Links); multicluster checks skipped`,
-      { anchor: "l5d-multicluster-link-crd-exists" },
-    )];
-  }
-  // Links are listed cluster-wide: with the namespace unreadable they are still checked,
-  // but their controllers (Deployments there) cannot be.
-  const checks: Check[] = cannot ? [cannot] : [];
-  const crdMissing = input.missing.includes("links") ||
-    (input.crds !== undefined && input.sourceKind === "live" &&
-      !input.crds.some((c) => c.metadata.name === "links.multicluster.linkerd.io"));
-  checks.push(mkCheck(
-    cat,
-    "Link CRD exists",
-    crdMissing ? "error" : "ok",
-    crdMissing ? "CRD links.multicluster.linkerd.io is not installed" : "The Link CRD is installed",
-    {
-      anchor: "l5d-multicluster-link-crd-exists",
-      action: "Install the extension: linkerd multicluster install | kubectl apply -f -",
-    },
-  ));
-  const invalid: string[] = [];
-  const noController: string[] = [];
-  const controllerDown: string[] = [];
-  for (const link of input.links) {
-    const spec = (link.spec ?? {}) as Record<string, unknown>;
-    const name = link.metadata.name;
-    const lack = ["targetClusterName", "clusterCredentialsSecret"].filter((k) => !spec[k]);
-    if (lack.length) invalid.push(`${name} (no ${lack.join(", ")})`);
-    const target = typeof spec["targetClusterName"] === "string" ? spec["targetClusterName"] : name;
-    const linkNs = link.metadata.namespace ?? ns;
-    const controller = input.deployments.find((d) =>
-      d.metadata.namespace === linkNs &&
-      (d.metadata.name === `controller-${name}` ||
-        d.metadata.name === `linkerd-service-mirror-${target}`)
-    );
-    if (!controller) {
-      if (
-        input.sourceKind === "live" ||
-        input.deployments.some((d) => d.metadata.namespace === linkNs)
-      ) {
-        noController.push(name);
-      }
-      continue;
-    }
-    const { desired, available } = replicasOf(controller);
-    if (available !== undefined && desired > 0 && available === 0) {
-      controllerDown.push(`${controller.metadata.name} (0/${desired} available)`);
-    }
-  }
-  checks.push(mkCheck(
-    cat,
-    "Link resources are valid",
-    invalid.length ? "error" : "ok",
-    invalid.length
-      ? `Invalid Links: ${sample(invalid)}`
-      : `${input.links.length} Link(s) are valid`,
-    {
-      anchor: "l5d-multicluster-links-are-valid",
-      action:
-        "Regenerate the Link: linkerd multicluster link-gen --cluster-name NAME | kubectl apply -f -",
-    },
-  ));
-  if (input.links.length > 0 && !cannot) {
-    checks.push(mkCheck(
-      cat,
-      "service mirror controllers are running",
-      noController.length || controllerDown.length ? "error" : "ok",
-      noController.length || controllerDown.length
-        ? [
-          noController.length ? `no controller Deployment for Links: ${sample(noController)}` : "",
-          controllerDown.length ? `unavailable: ${sample(controllerDown)}` : "",
-        ].filter(Boolean).join("; ")
-        : "Every Link has a service-mirror controller",
-      {
-        anchor: "l5d-multicluster-service-mirror-running",
-        action:
-          `Declare the controller in the extension's values (controllers[].link.ref.name) or inspect: kubectl -n ${ns} get deploy`,
-      },
-    ));
-  }
-  const gateway = input.deployments.find((d) =>
-    d.metadata.namespace === ns && d.metadata.name === "linkerd-gateway"
-  );
-  if (gateway) {
-    const { desired, available } = replicasOf(gateway);
-    const down = available !== undefined && desired > 0 && available === 0;
-    checks.push(mkCheck(
-      cat,
-      "multicluster gateway is available",
-      down ? "error" : "ok",
-      down
-        ? `Deployment "linkerd-gateway" has 0/${desired} available replicas; remote clusters cannot reach mirrored services through it`
-        : available === undefined
-        ? `Deployment "linkerd-gateway" exists (availability unknown without a live cluster)`
-        : `Deployment "linkerd-gateway" is available (${available}/${desired})`,
-      {
-        anchor: "l5d-multicluster-gateways-endpoints",
-        action: `Inspect it: kubectl -n ${ns} describe deploy linkerd-gateway`,
-      },
-    ));
-  }
   return checks;
 }

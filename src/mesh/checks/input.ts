@@ -11,6 +11,7 @@ import type { ResourceKey } from "../../kube/resources.ts";
 import { LINKERD_CONFIGMAPS } from "../../kube/state.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { Pod } from "../pods.ts";
+import { MIRRORED_GATEWAY_LABEL, MIRRORED_SERVICE_LABEL } from "../../multicluster/links.ts";
 
 /** The multicluster extension's namespace, as `linkerd multicluster install` creates it. */
 export const MULTICLUSTER_NAMESPACE = "linkerd-multicluster";
@@ -42,6 +43,12 @@ export interface HealthInput {
   /** All CRDs; `undefined` when they may not be listed (RBAC). */
   crds: readonly KubeObject[] | undefined;
   links: readonly KubeObject[];
+  /**
+   * Services the multicluster service mirror created (labels `mirror.linkerd.io/mirrored-service`
+   * or `mirror.linkerd.io/mirrored-gateway`), in all namespaces; `undefined` when RBAC forbids
+   * listing Services in all namespaces. Absent in inputs built by hand.
+   */
+  mirroredServices?: readonly KubeObject[] | undefined;
   /** Resource types the cluster does not serve (CRD not installed). */
   missing: readonly ResourceKey[];
   /**
@@ -101,6 +108,15 @@ export async function loadHealthInput(
       }
       return [] as KubeObject[];
     });
+  // Started with the others; settled (never rejected) so that it cannot go unhandled.
+  const mirrorsRead = tolerate(
+    Promise.all(
+      [MIRRORED_SERVICE_LABEL, MIRRORED_GATEWAY_LABEL].map((labelSelector) =>
+        source.list("services", { labelSelector, ...signal })
+      ),
+    ),
+    [403],
+  ).then((value) => ({ value }), (error: unknown) => ({ error }));
   const [nsList, configMaps, deployments, pods, meshedPods, crds, links] = await Promise.all([
     tolerate(source.list("namespaces", signal), [403]),
     Promise.all(
@@ -119,6 +135,8 @@ export async function loadHealthInput(
       return [] as KubeObject[];
     }),
   ]);
+  const mirrors = await mirrorsRead;
+  if ("error" in mirrors) throw mirrors.error;
   return {
     sourceKind: source.kind,
     source: source.describe(),
@@ -133,9 +151,20 @@ export async function loadHealthInput(
     meshedPods: meshedPods as Pod[] | undefined,
     crds,
     links,
+    mirroredServices: mirrors.value === undefined ? undefined : dedupe(mirrors.value.flat()),
     missing,
     ...(unreadable.size ? { unreadable: [...unreadable.values()] } : {}),
   };
+}
+
+function dedupe(objects: KubeObject[]): KubeObject[] {
+  const seen = new Set<string>();
+  return objects.filter((o) => {
+    const key = `${o.metadata.namespace}/${o.metadata.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 async function tolerate<T>(p: Promise<T>, statuses: number[]): Promise<T | undefined> {

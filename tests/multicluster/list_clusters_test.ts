@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { buildSource } from "../../src/cli/source.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createDemoSource } from "../../src/demo/mod.ts";
+import { withKubeconfigContexts } from "../../src/kube/kubeconfig.ts";
+import { MemorySource } from "../../src/kube/memory.ts";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { SILENT } from "../../src/log.ts";
+import { clusterTools } from "../../src/tools/clusters.ts";
+import { DATA_SOURCE_SHAPE, runTool, type ToolDeps } from "../../src/tools/_spec.ts";
+import { testDeps } from "../_helpers.ts";
+import { eastLink, eastMirrors } from "./_fixtures.ts";
+
+const spec = clusterTools().find((t) => t.name === "list_clusters")!;
+
+// deno-lint-ignore no-explicit-any
+type Data = any;
+
+async function call(deps: ToolDeps): Promise<Data> {
+  const outcome = await runTool(spec, {}, deps);
+  assert.ok(outcome.ok, !outcome.ok ? outcome.error : "");
+  z.object({ ...spec.outputSchema, dataSource: z.object(DATA_SOURCE_SHAPE) }).strict()
+    .parse(outcome.data);
+  return outcome.data;
+}
+
+/** A kubeconfig with three contexts, a token, a password and a server URL with userinfo. */
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+current-context: west
+clusters:
+- name: west
+  cluster: {server: "https://admin:hunter2@west.example:6443"}
+- name: east
+  cluster: {server: "https://east.example:6443"}
+- name: dev
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: west-admin
+  user: {token: west-token-abc123}
+- name: east-admin
+  user: {username: bob, password: east-password-xyz}
+contexts:
+- name: west
+  context: {cluster: west, user: west-admin}
+- name: east
+  context: {cluster: east, user: east-admin}
+- name: kind-dev
+  context: {cluster: dev, user: west-admin}
+`;
+
+const SECRETS = ["hunter2", "west-token-abc123", "east-password-xyz", "west.example", "6443"];
+
+Deno.test("list_clusters lists the kubeconfig's three contexts and the Links of the one served", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config`;
+    await Deno.writeTextFile(path, KUBECONFIG);
+    const objects: KubeObject[] = [eastLink(), ...eastMirrors()];
+    // the server reads context "kind-dev" (--context), not the default "west"
+    const source = withKubeconfigContexts(
+      Object.assign(new MemorySource(objects, { kind: "live", description: "test" }), {
+        sourceInfo: () => ({ kind: "live" as const, description: "test", context: "kind-dev" }),
+      }),
+      { kubeconfigPath: path, env: {} },
+    );
+    const d = await call(testDeps(objects, { cluster: source }));
+    assert.deepEqual(
+      d.clusters.map((c: Data) => [c.name, c.default, c.serving]),
+      [["kind-dev", false, true], ["west", true, false], ["east", false, false]],
+    );
+    assert.equal(d.defaultCluster, "west");
+    assert.equal(d.servingCluster, "kind-dev");
+    assert.match(
+      d.summary,
+      /3 cluster\(s\).*reads "kind-dev" \(the default is "west"\).*east \(gateway\)/,
+    );
+    const [link] = d.clusters[0].links;
+    assert.deepEqual(link.mirroredServices, {
+      gateway: 1,
+      remoteDiscovery: 1,
+      federated: 1,
+      total: 3,
+    });
+    assert.equal(link.targetClusterName, "east");
+    assert.equal(link.mode, "gateway");
+    assert.equal(link.gatewayAddress, "172.18.0.5");
+    assert.equal(link.gatewayPort, "4143");
+    assert.deepEqual(link.probe, {
+      path: "/ready",
+      port: "4191",
+      period: "3s",
+      timeout: "30s",
+      failureThreshold: "3",
+    });
+    assert.match(d.clusters[1].note, /Not read: this server reads one cluster/);
+    assert.equal(d.clusters[1].links, undefined);
+    const text = JSON.stringify(d);
+    for (const s of SECRETS) assert.ok(!text.includes(s), `the answer leaks "${s}"`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("list_clusters: the live source built from --kubeconfig knows its contexts (no request sent)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config`;
+    await Deno.writeTextFile(path, KUBECONFIG);
+    const source = await buildSource(
+      { kind: "live", kubeconfig: path },
+      { env: {}, config: loadConfig({}), log: SILENT },
+    ) as unknown as { kubeconfigContexts(): Promise<{ contexts: string[]; current?: string }> };
+    assert.deepEqual(await source.kubeconfigContexts(), {
+      contexts: ["west", "east", "kind-dev"],
+      current: "west",
+    });
+    await (source as unknown as { close?(): Promise<void> }).close?.();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("list_clusters: a kubeconfig that cannot be parsed is said, without its content", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config`;
+    await Deno.writeTextFile(path, "contexts: [\n  token: s3cr3t-token: : :\n");
+    const source = withKubeconfigContexts(
+      new MemorySource([], { kind: "live", description: "test" }),
+      { kubeconfigPath: path, env: {} },
+    );
+    const d = await call(testDeps([], { cluster: source }));
+    assert.equal(d.clusters.length, 1);
+    assert.match(
+      d.clusters[0].note,
+      /kubeconfig's contexts could not be read: Cannot load kubeconfig/,
+    );
+    assert.ok(!JSON.stringify(d).includes("s3cr3t"));
+    assert.deepEqual(d.clusters[0].links, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("list_clusters on the demo: the single source is the one cluster, with no Links", async () => {
+  const d = await call(testDeps([], { cluster: createDemoSource() }));
+  assert.deepEqual(d.clusters, [{ name: "demo", default: true, serving: true, links: [] }]);
+  assert.equal(d.dataSource.kind, "demo");
+  assert.match(d.summary, /^One cluster \(.*demo.*\); it holds no multicluster Links$/i);
+});
+
+Deno.test("list_clusters on manifests lists their Links", async () => {
+  const objects = [eastLink({ gatewayAddress: "", probeSpec: {} })];
+  const d = await call(testDeps(objects));
+  assert.equal(d.clusters.length, 1);
+  assert.equal(d.clusters[0].name, "manifests");
+  assert.equal(d.clusters[0].links[0].mode, "remote-discovery");
+  assert.deepEqual(d.clusters[0].links[0].mirroredServices, {
+    gateway: 0,
+    remoteDiscovery: 0,
+    federated: 0,
+    total: 0,
+  });
+});
