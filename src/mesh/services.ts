@@ -100,7 +100,7 @@ export function listMeshedServices(
 ): ServicesPage {
   const filter = `${opts.namespace ?? "*"}|${opts.includeUnmeshed ? "all" : "meshed"}`;
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor, filter);
-  const index = new PodIndex(itemsOf(state, "pods", opts.namespace) as readonly Pod[]);
+  const index = podIndexOf(state, opts.namespace);
   const replicaSets = new Map(
     itemsOf(state, "replicasets", opts.namespace).map((
       rs,
@@ -195,6 +195,24 @@ function describe(
     pods: names(meshed),
     unmeshedPods: names(pods.filter((p) => !meshedSet.has(p))),
   };
+}
+
+/**
+ * Pod indexes per state snapshot and namespace scope: a live source returns the same state
+ * object while its watches see no change, so repeat calls reuse the index.
+ */
+const POD_INDEXES = new WeakMap<ClusterState, Map<string, PodIndex>>();
+
+function podIndexOf(state: ClusterState, namespace: string | undefined): PodIndex {
+  let byScope = POD_INDEXES.get(state);
+  if (!byScope) POD_INDEXES.set(state, byScope = new Map());
+  const scope = namespace ?? "\u0000all";
+  let index = byScope.get(scope);
+  if (!index) {
+    index = new PodIndex(itemsOf(state, "pods", namespace) as readonly Pod[]);
+    byScope.set(scope, index);
+  }
+  return index;
 }
 
 /** Pods by namespace and by `key=value` label, for selecting a Service's pods quickly. */
