@@ -108,7 +108,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const deps: ToolDeps = {
+  let deps: ToolDeps = {
     cluster,
     config,
     prom: cluster.kind === "demo"
@@ -117,6 +117,31 @@ async function main(): Promise<number> {
     log,
     now: () => new Date(),
   };
+  try {
+    // Every cluster this server serves; each tool takes `cluster` to pick one.
+    const { buildClusterSet, readClustersFile } = await import("./src/cli/clusters.ts");
+    const file = env["LINKERD_MCP_CONFIG"]?.trim()
+      ? await readClustersFile(env["LINKERD_MCP_CONFIG"].trim())
+      : undefined;
+    const built = await buildClusterSet(notice ? { kind: "demo" } : opts.source, {
+      env,
+      config,
+      log,
+      ...(file ? { file } : {}),
+      source: cluster,
+      prom: deps.prom,
+    });
+    deps = {
+      ...deps,
+      config: built.config,
+      prom: built.prom,
+      clusters: built.clusters,
+      clusterName: built.defaultName,
+    };
+  } catch (err) {
+    write("err", `linkerd-mcp: ${(err as Error).message}`);
+    return 2;
+  }
 
   switch (opts.command.kind) {
     case "call": {
@@ -214,7 +239,7 @@ async function serve(
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => resolve());
   });
   await server.close();
-  await deps.cluster.close?.();
+  await (deps.clusters ? deps.clusters.close() : deps.cluster.close?.());
   return 0;
 }
 

@@ -143,6 +143,7 @@ export const ENV_VARS = [
   "LINKERD_MCP_LOG_LEVEL",
   "LINKERD_MCP_HTTP_TOKEN",
   "LINKERD_MCP_ALLOW_WRITES",
+  "LINKERD_MCP_CONFIG",
 ] as const;
 
 /**

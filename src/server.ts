@@ -26,6 +26,7 @@ import { registerExtras } from "./mcp_extras/register.ts";
 import { ClientLog } from "./mcp_extras/logging.ts";
 import {
   type ConfirmAnswer,
+  inputShapeOf,
   resultSchema,
   runTool,
   sourceInfoOf,
@@ -78,7 +79,7 @@ export function toolListing(writes = false): ToolListing[] {
     name: spec.name,
     title: spec.title,
     description: spec.description,
-    inputSchema: jsonSchema(z.object(spec.inputSchema).strict(), "input"),
+    inputSchema: jsonSchema(z.object(inputShapeOf(spec)).strict(), "input"),
     outputSchema: jsonSchema(resultSchema(spec), "output"),
     annotations: { title: spec.title, ...spec.annotations },
   }));
@@ -120,6 +121,49 @@ function textOf(spec: ToolSpec<any, any>, data: unknown, deps: ToolDeps): string
   return JSON.stringify(data);
 }
 
+/** What the instructions say about choosing a cluster, when the server serves a set. */
+function clustersNote(deps: ToolDeps): string {
+  if (!deps.clusters) return "";
+  return ' Every tool takes an optional "cluster" argument to read another cluster than the default; list_clusters names the clusters this server serves and the Links between them.';
+}
+
+/**
+ * MCP progress for a call whose request carries `_meta.progressToken`: at most one
+ * notification every 250 ms, progress strictly increasing (as the spec requires).
+ */
+function progressReporter(
+  params: unknown,
+  extra: {
+    signal: AbortSignal;
+    sendNotification: (n: { method: string; params?: Record<string, unknown> }) => Promise<void>;
+  },
+): { progress?: (progress: number, total?: number, message?: string) => void } {
+  const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
+    ?.progressToken;
+  if (typeof token !== "string" && typeof token !== "number") return {};
+  let last = -Infinity;
+  let lastAt = 0;
+  return {
+    progress(progress, total, message) {
+      if (extra.signal.aborted || !(progress > last)) return;
+      const now = Date.now();
+      const final = total !== undefined && progress >= total;
+      if (!final && now - lastAt < 250) return;
+      last = progress;
+      lastAt = now;
+      extra.sendNotification({
+        method: "notifications/progress",
+        params: {
+          progressToken: token,
+          progress,
+          ...(total !== undefined ? { total } : {}),
+          ...(message ? { message } : {}),
+        },
+      }).catch(() => {/* the client went away: nothing to report to */});
+    },
+  };
+}
+
 /** Creates an MCP server exposing every tool over `deps`. */
 export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Server {
   // Log lines also reach the client (notifications/message) at its chosen level.
@@ -140,6 +184,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
           ? " Writes are ENABLED: apply_policies, enforce_policies and rollback_policies change policy resources (dry run by default; dry_run: false writes); every other tool is read-only."
           : " All tools are read-only.") +
         ` Cluster state comes from: ${deps.cluster.describe()}.` +
+        clustersNote(deps) +
         (info.kind === "demo" && !opts.notice
           ? " NOTE: this is the embedded DEMO mesh, not a real cluster."
           : "") +
@@ -176,7 +221,15 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
   };
   server.setRequestHandler(
     RawCallToolRequestSchema,
-    async (request: { params?: unknown }, extra: { signal: AbortSignal }) => {
+    async (
+      request: { params?: unknown },
+      extra: {
+        signal: AbortSignal;
+        sendNotification: (
+          n: { method: string; params?: Record<string, unknown> },
+        ) => Promise<void>;
+      },
+    ) => {
       const params = CallToolRequestParamsSchema.safeParse(request.params);
       if (!params.success) {
         throw new McpError(ErrorCode.InvalidParams, "Invalid params for tools/call");
@@ -198,6 +251,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       const rawArgs = (request.params as { arguments?: unknown }).arguments;
       const outcome = await runTool(spec, rawArgs, deps, {
         signal: extra.signal,
+        ...progressReporter(request.params, extra),
         ...(writes ? { confirm: (m: string) => confirm(m, extra.signal) } : {}),
         ...(opts.toolTimeoutMs ? { timeoutMs: opts.toolTimeoutMs } : {}),
       });

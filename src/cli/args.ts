@@ -2,7 +2,7 @@
  * Command-line parsing (pure, tested). The command line is a stable interface:
  *
  * ```
- * main.ts [--demo | --manifests PATH...] [--context NAME] [--kubeconfig PATH] [--http [ADDR:]PORT]
+ * main.ts [--demo | --manifests [NAME=]PATH...] [--context NAME] [--kubeconfig PATH] [--http [ADDR:]PORT]
  * main.ts call TOOL [JSON_ARGS] [--manifests PATH]... [--demo] [--context NAME]
  * main.ts validate [--manifests PATH]... [--format text|json]
  * ```
@@ -22,7 +22,16 @@ export type Command =
 /** Where cluster state comes from. */
 export type SourceChoice =
   | { kind: "live"; context?: string; kubeconfig?: string }
-  | { kind: "manifests"; paths: string[] }
+  | {
+    kind: "manifests";
+    /** Every path given, in order (named sets included). */
+    paths: string[];
+    /**
+     * The clusters the paths describe: `--manifests east=PATH` puts PATH in cluster
+     * "east"; a path without a name is in cluster "manifests". The first is the default.
+     */
+    sets: Array<{ name: string; paths: string[] }>;
+  }
   | { kind: "demo" };
 
 /** Options for the HTTP transport. */
@@ -67,7 +76,10 @@ Source (default: the current kubeconfig context, or in-cluster service account):
   --demo                 the embedded demo mesh (control plane, viz, emojivoto, booksapp)
   --manifests PATH       YAML/JSON manifests: files or folders (repeatable); at most 8 MiB a
                          file, 16 MiB and 5,000 files in all; symlinks out of PATH are skipped
-  --context NAME         kubeconfig context to use
+  --manifests NAME=PATH  manifests of the cluster NAME (repeatable: one server, several
+                         clusters; tools take {"cluster": NAME}; the first is the default)
+  --context NAME         kubeconfig context to use by default (every context of the
+                         kubeconfig can be read with a tool's "cluster" argument)
   --kubeconfig PATH      kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
 
 HTTP transport:
@@ -91,7 +103,8 @@ Other:
 Environment: KUBECONFIG, LINKERD_NAMESPACE (linkerd), LINKERD_VIZ_NAMESPACE (linkerd-viz),
 LINKERD_PROMETHEUS_URL (http://prometheus.linkerd-viz.svc.cluster.local:9090),
 LINKERD_PROMETHEUS_TOKEN, LINKERD_PROMETHEUS_USERNAME/PASSWORD, LINKERD_DEFAULT_INBOUND_POLICY,
-LINKERD_CLUSTER_NETWORKS, LINKERD_MCP_HTTP_TOKEN, LINKERD_MCP_ALLOW_WRITES.
+LINKERD_CLUSTER_NETWORKS, LINKERD_MCP_HTTP_TOKEN, LINKERD_MCP_ALLOW_WRITES, LINKERD_MCP_CONFIG
+(a YAML/JSON file of per-cluster settings: Prometheus URL, namespaces, Link name; no credentials).
 
 Exit codes: 0 success (validate: no errors found); 1 call: the tool failed, validate:
 configuration errors found (unparsable manifests included); 2 bad usage, or validate could
@@ -205,7 +218,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const source: SourceChoice = demo
     ? { kind: "demo" }
     : manifests.length > 0
-    ? { kind: "manifests", paths: manifests }
+    ? manifestSets(manifests)
     : { kind: "live", ...(context ? { context } : {}), ...(kubeconfig ? { kubeconfig } : {}) };
 
   let command: Command;
@@ -240,6 +253,33 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     );
   }
   return opts;
+}
+
+/** A cluster name for `--manifests NAME=PATH`: a DNS label (a Link's target name). */
+const SET_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Groups `--manifests` values by cluster. `NAME=PATH` names the cluster when NAME is a
+ * DNS label (`east=./east`); anything else is a path (write `./east=x` for a file
+ * literally named so) in the cluster "manifests".
+ */
+function manifestSets(values: string[]): SourceChoice {
+  const sets = new Map<string, string[]>();
+  const paths: string[] = [];
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const name = eq > 0 && SET_NAME.test(v.slice(0, eq)) ? v.slice(0, eq) : undefined;
+    const path = name ? v.slice(eq + 1) : v;
+    if (path === "") throw new UsageError(`--manifests ${v} names no path: use NAME=PATH`);
+    const key = name ?? "manifests";
+    sets.set(key, [...(sets.get(key) ?? []), path]);
+    paths.push(path);
+  }
+  return {
+    kind: "manifests",
+    paths,
+    sets: [...sets].map(([name, p]) => ({ name, paths: p })),
+  };
 }
 
 function parseCall(rest: string[]): Command {

@@ -19,7 +19,11 @@ Deno.test("parseArgs() reads call with JSON arguments and repeated --manifests",
     tool: "list_meshed_services",
     args: { namespace: "emojivoto" },
   });
-  assert.deepEqual(opts.source, { kind: "manifests", paths: ["a.yaml", "dir"] });
+  assert.deepEqual(opts.source, {
+    kind: "manifests",
+    paths: ["a.yaml", "dir"],
+    sets: [{ name: "manifests", paths: ["a.yaml", "dir"] }],
+  });
 });
 
 Deno.test("parseArgs() accepts flags before the subcommand and --context", () => {
@@ -82,4 +86,26 @@ Deno.test("parseListenAddress() defaults to loopback and accepts IPv6", () => {
   assert.deepEqual(parseListenAddress("8080"), { hostname: "127.0.0.1", port: 8080 });
   assert.deepEqual(parseListenAddress("[::1]:9000"), { hostname: "::1", port: 9000 });
   assert.throws(() => parseListenAddress("host:"), UsageError);
+});
+
+Deno.test("parseArgs() groups --manifests NAME=PATH by cluster, the first named first", () => {
+  const opts = parseArgs([
+    "--manifests",
+    "east=./east",
+    "--manifests=west=w.yaml",
+    "--manifests",
+    "east=more",
+    "--manifests",
+    "./odd=name.yaml",
+  ]);
+  assert.deepEqual(opts.source, {
+    kind: "manifests",
+    paths: ["./east", "w.yaml", "more", "./odd=name.yaml"],
+    sets: [
+      { name: "east", paths: ["./east", "more"] },
+      { name: "west", paths: ["w.yaml"] },
+      { name: "manifests", paths: ["./odd=name.yaml"] },
+    ],
+  });
+  assert.throws(() => parseArgs(["--manifests", "east="]), /names no path/);
 });

@@ -92,15 +92,18 @@ export async function buildSource(
       return createDemoSource();
     }
     case "manifests": {
+      // The default cluster: the first set (`src/cli/clusters.ts` reads the others).
       const { loadManifests } = await import("../kube/manifests.ts");
-      const source = await loadManifests(choice.paths);
+      const first = choice.sets?.[0] ?? { name: "manifests", paths: choice.paths };
+      const source = await loadManifests(first.paths);
       for (const w of source.warnings ?? []) opts.log.warn(w);
+      const named = (choice.sets?.length ?? 0) > 1 || first.name !== "manifests";
       // The answers name the paths given, as well as the one-line description.
       return Object.assign(source, {
         sourceInfo: () => ({
           kind: "manifests" as const,
-          description: source.describe(),
-          paths: [...choice.paths],
+          description: named ? `${first.name}: ${source.describe()}` : source.describe(),
+          paths: [...first.paths],
         }),
       });
     }

@@ -42,6 +42,8 @@ export interface SourceInfo {
   server?: string;
   /** Manifests: the files and folders given. */
   paths?: string[];
+  /** The cluster's name in this server (what a tool's `cluster` argument takes). */
+  cluster?: string;
 }
 
 /**

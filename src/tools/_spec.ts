@@ -13,6 +13,7 @@ import {
   NotFoundError,
   PrometheusUnavailableError,
 } from "../errors.ts";
+import { type ClusterSet, UnknownClusterError } from "../clusters/set.ts";
 import type { Config } from "../config.ts";
 import type { ClusterSource, SourceInfo } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
@@ -25,6 +26,15 @@ export interface ToolDeps {
   prom: PromClient;
   log: Logger;
   now(): Date;
+  /**
+   * Every cluster this server serves, when there is more than the one in `cluster`
+   * (a kubeconfig's contexts, `--manifests NAME=PATH` sets, the demo's west and east).
+   * `runTool` uses it to honour a call's `cluster` argument; tools that look across
+   * clusters (a Link's target) use {@linkcode ClusterSet.forLinkTarget}.
+   */
+  clusters?: ClusterSet;
+  /** The name of the cluster in `cluster`, in `clusters` (set by `runTool`). */
+  clusterName?: string;
 }
 
 /** Per-call context. */
@@ -36,6 +46,11 @@ export interface ToolContext {
    * otherwise. Only the write tools use it.
    */
   confirm?(message: string): Promise<ConfirmAnswer>;
+  /**
+   * Reports progress of a long call (MCP `notifications/progress`, when the client asked
+   * for it with a progress token); absent otherwise. `total` when known.
+   */
+  progress?(progress: number, total?: number, message?: string): void;
 }
 
 /** The user's answer to {@linkcode ToolContext.confirm}. */
@@ -109,7 +124,26 @@ export const DATA_SOURCE_SHAPE = {
   context: z.string().optional().describe("Live: the kubeconfig context"),
   server: z.string().optional().describe("Live: the API server URL"),
   paths: z.array(z.string()).optional().describe("Manifests: the files and folders read"),
+  cluster: z.string().optional().describe(
+    'The cluster this answer is about: the name the `cluster` argument takes (a kubeconfig context, "east", "manifests")',
+  ),
 };
+
+/** The `cluster` argument every tool takes (added by {@linkcode inputShapeOf}). */
+export const CLUSTER_ARG = z.string().min(1).max(253).optional().describe(
+  'Which cluster to read: a name from list_clusters (a kubeconfig context, a --manifests NAME, or "west"/"east" on the demo); default: the default cluster. Example: "east"',
+);
+
+/**
+ * A tool's input shape as advertised and parsed: its own arguments plus `cluster`
+ * (one place, so every tool takes it the same way).
+ */
+// deno-lint-ignore no-explicit-any
+export function inputShapeOf(spec: ToolSpec<any, any>): z.ZodRawShape {
+  return "cluster" in spec.inputSchema
+    ? spec.inputSchema
+    : { ...spec.inputSchema, cluster: CLUSTER_ARG };
+}
 
 /** The schema of what {@linkcode runTool} returns for `spec`: its output plus `dataSource`. */
 // deno-lint-ignore no-explicit-any
@@ -160,9 +194,10 @@ export async function runTool(
     signal?: AbortSignal;
     timeoutMs?: number;
     confirm?: (message: string) => Promise<ConfirmAnswer>;
+    progress?: (progress: number, total?: number, message?: string) => void;
   } = {},
 ): Promise<ToolOutcome<unknown>> {
-  const parsed = z.object(spec.inputSchema).strict().safeParse(rawArgs ?? {});
+  const parsed = z.object(inputShapeOf(spec)).strict().safeParse(rawArgs ?? {});
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) =>
       `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`
@@ -185,15 +220,21 @@ export async function runTool(
     }, timeoutMs);
   });
   try {
+    const chosen = await Promise.race([selectCluster(deps, parsed.data["cluster"]), timedOut]);
+    if ("ok" in chosen) return chosen;
+    deps = chosen;
     const outcome = await Promise.race([
       spec.handler(parsed.data, deps, {
         signal,
         ...(opts.confirm ? { confirm: opts.confirm } : {}),
+        ...(opts.progress ? { progress: opts.progress } : {}),
       }),
       timedOut,
     ]);
     if (!outcome.ok) return outcome;
-    return ok({ ...(outcome.data as object), dataSource: sourceInfoOf(deps.cluster) });
+    const dataSource = sourceInfoOf(deps.cluster);
+    if (deps.clusterName !== undefined) dataSource.cluster = deps.clusterName;
+    return ok({ ...(outcome.data as object), dataSource });
   } catch (err) {
     if (isExpected(err)) {
       deps.log.debug("tool failed", { tool: spec.name, error: String(err) });
@@ -207,6 +248,37 @@ export async function runTool(
     return fail(describeError(err, spec.name));
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The deps of the cluster a call names (`cluster`), or of the default cluster. Without
+ * a cluster set, the one source is the only cluster: naming any other is an error.
+ */
+async function selectCluster(
+  deps: ToolDeps,
+  name: unknown,
+): Promise<ToolDeps | ToolOutcome<never>> {
+  const wanted = typeof name === "string" ? name : undefined;
+  if (!deps.clusters) {
+    if (wanted === undefined || wanted === deps.clusterName) return deps;
+    const known = deps.clusterName ?? sourceInfoOf(deps.cluster).context ?? deps.cluster.kind;
+    if (wanted === known) return deps;
+    return fail(new UnknownClusterError(wanted, [known]).message);
+  }
+  if (wanted === undefined && deps.clusterName !== undefined) return deps;
+  try {
+    const handle = await deps.clusters.get(wanted);
+    return {
+      ...deps,
+      cluster: handle.source,
+      prom: handle.prom,
+      config: handle.config,
+      clusterName: handle.name,
+    };
+  } catch (err) {
+    if (err instanceof UnknownClusterError) return fail(err.message);
+    throw err;
   }
 }
 

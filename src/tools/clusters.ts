@@ -1,13 +1,15 @@
 /**
- * `list_clusters`: the clusters this server knows — the kubeconfig's contexts (names
- * only), which is the default, which one this server reads — and the multicluster
- * Links the cluster it reads holds, with their mirrored Service counts.
+ * `list_clusters`: the clusters this server serves — the kubeconfig's contexts (names
+ * only), `--manifests NAME=PATH` sets, the demo's clusters — which is the default, and
+ * the multicluster Links each reachable cluster holds, with their mirrored Service
+ * counts and the served cluster each points to.
  *
  * @module
  */
 import { z } from "zod";
 import { KubeApiError } from "../errors.ts";
-import type { KubeconfigContexts, KubeconfigContextsProvider } from "../kube/kubeconfig.ts";
+import { singleClusterSet } from "../clusters/set.ts";
+import type { KubeconfigContextsProvider } from "../kube/kubeconfig.ts";
 import type { ClusterSource } from "../kube/source.ts";
 import type { KubeObject } from "../kube/types.ts";
 import {
@@ -43,6 +45,9 @@ const linkOut = z.object({
     remoteDiscovery: z.string().optional().describe("Services mirrored pod-to-pod"),
     federated: z.string().optional().describe("Members of federated Services"),
   }).describe('The Link\'s label selectors, e.g. "mirror.linkerd.io/exported=true"'),
+  servedAs: z.string().nullable().describe(
+    'The cluster of this server the Link points to (use it as "cluster"); null when this server does not serve it (add its context, --manifests NAME=PATH, or a linkName in LINKERD_MCP_CONFIG)',
+  ),
   mirroredServices: z.object({
     gateway: z.number().int(),
     remoteDiscovery: z.number().int(),
@@ -52,12 +57,20 @@ const linkOut = z.object({
 });
 
 const clusterOut = z.object({
-  name: z.string().describe("kubeconfig context name, or demo / manifests"),
-  default: z.boolean().describe("The kubeconfig's current-context (or the single source)"),
-  serving: z.boolean().describe("The cluster this server reads (--context, else the default)"),
-  links: z.array(linkOut).optional().describe(
-    "Multicluster Links this cluster holds; only for the cluster this server reads",
+  name: z.string().describe(
+    'The name tools take as "cluster": a kubeconfig context, a --manifests NAME, or "west"/"east" on the demo',
   ),
+  default: z.boolean().describe("The kubeconfig's current-context (or the single source)"),
+  serving: z.boolean().describe(
+    'The cluster tools read when no "cluster" is given (--context, else the default)',
+  ),
+  linkName: z.string().optional().describe(
+    "The name other clusters' Links give this cluster (their targetClusterName)",
+  ),
+  reachable: z.boolean().optional().describe(
+    "Its Links could be read (false: the cluster did not answer; see linksError)",
+  ),
+  links: z.array(linkOut).optional().describe("Multicluster Links this cluster holds"),
   linksError: z.string().optional().describe("Why the Links could not be read"),
   note: z.string().optional().describe("What is not known about this cluster, and why"),
 });
@@ -65,87 +78,125 @@ const clusterOut = z.object({
 const output = {
   clusters: z.array(clusterOut).describe("Every known cluster, the serving one first"),
   defaultCluster: z.string().nullable().describe("The default cluster's name"),
-  servingCluster: z.string().describe("The cluster this server reads"),
+  servingCluster: z.string().describe('The cluster tools read when no "cluster" is given'),
   summary: z.string().describe("One line for people"),
 };
 
 type LinkOut = z.infer<typeof linkOut>;
 type ClusterOut = z.infer<typeof clusterOut>;
 
+/** How many clusters one list_clusters call reads the Links of, and how long each may take. */
+export const MAX_CLUSTERS_READ = 12;
+const READ_TIMEOUT_MS = 8_000;
+
 const listClustersTool: ToolSpec<Record<string, never>, typeof output> = {
   name: "list_clusters",
   title: "Clusters: List clusters and Links",
   description:
-    "List the Kubernetes clusters this server knows: the kubeconfig contexts (names only, the default marked, never servers or credentials), which one this server reads, and the Linkerd multicluster Links that cluster holds — target cluster, mode (gateway or pod-to-pod remote-discovery), gateway address and port, probe settings, selectors and how many mirrored Services each Link has. Use it to find out which clusters are linked before checking multicluster health (check_mesh_health) or cross-cluster traffic. On --demo and --manifests the single source is the one cluster. Example: {}.",
+    'List the Kubernetes clusters this server serves — every kubeconfig context (names only, the default marked, never servers or credentials), every --manifests NAME=PATH set, or the demo\'s "west" and "east" — and the Linkerd multicluster Links each reachable cluster holds: target cluster, mode (gateway or pod-to-pod remote-discovery), gateway address and port, probe settings, selectors, how many mirrored Services each Link has, and which served cluster the Link points to. Every other tool takes {"cluster": NAME} to read that cluster. Use it to find out which clusters are linked before checking multicluster health (check_mesh_health) or cross-cluster connectivity (analyze_connectivity to a mirrored service). With "cluster", only that cluster\'s Links are read. Example: {} or {"cluster": "east"}.',
   inputSchema: {},
   outputSchema: output,
   annotations: READ_ONLY,
-  async handler(_args, deps, ctx) {
-    const source = deps.cluster;
-    const info = sourceInfoOf(source);
-    const read = await readLinks(source, ctx.signal);
-    const here: Omit<ClusterOut, "name" | "default" | "serving"> = "error" in read
-      ? { linksError: read.error }
-      : { links: read.links };
-    if (source.kind !== "live") {
-      const name = source.kind;
-      const clusters: ClusterOut[] = [{ name, default: true, serving: true, ...here }];
-      return ok({
-        clusters,
-        defaultCluster: name,
-        servingCluster: name,
-        summary: `One cluster (${info.description})${linkSummary(here)}`,
+  async handler(args, deps, ctx) {
+    const only = (args as { cluster?: string }).cluster;
+    const set = deps.clusters ??
+      singleClusterSet({
+        name: deps.clusterName ??
+          (deps.cluster.kind === "live"
+            ? sourceInfoOf(deps.cluster).context ?? "current-context"
+            : deps.cluster.kind),
+        linkName: deps.clusterName ?? deps.cluster.kind,
+        source: deps.cluster,
+        prom: deps.prom,
+        config: deps.config,
       });
-    }
-    const serving = info.context ?? "current-context";
-    let kc: KubeconfigContexts | undefined;
+    const all = await set.list();
+    const servingName = all.find((c) => c.default)?.name ?? deps.clusterName ?? "";
+    const linkNames = new Map(all.map((c) => [c.linkName, c.name]));
+    // The kubeconfig's current-context marks "default" for a live server.
+    let current: string | undefined;
+    const provider = deps.cluster as Partial<KubeconfigContextsProvider>;
     let kcError: string | undefined;
-    const provider = source as Partial<KubeconfigContextsProvider>;
-    if (typeof provider.kubeconfigContexts === "function") {
+    if (deps.cluster.kind === "live" && typeof provider.kubeconfigContexts === "function") {
       try {
-        kc = await provider.kubeconfigContexts();
+        current = (await provider.kubeconfigContexts()).current;
       } catch (err) {
         kcError = describeError(err, "list_clusters");
       }
     }
-    const names = kc ? [...kc.contexts] : [];
-    if (!names.includes(serving)) names.unshift(serving);
-    const ordered = [serving, ...names.filter((n) => n !== serving)];
-    const other =
-      "Not read: this server reads one cluster (its --context); start another server with --context NAME to inspect this one";
-    const clusters: ClusterOut[] = ordered.map((name) => ({
-      name,
-      default: kc?.current === name,
-      serving: name === serving,
-      ...(name === serving ? here : { note: other }),
-    }));
-    if (!kc) {
-      clusters[0]!.note = kcError
-        ? `The kubeconfig's contexts could not be read: ${kcError}`
-        : "The kubeconfig's other contexts are not known to this source";
+    const wanted = only === undefined
+      ? all.slice(0, MAX_CLUSTERS_READ)
+      : all.filter((c) => c.name === only);
+    const read = new Map(
+      await Promise.all(wanted.map(async (c) => {
+        const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(READ_TIMEOUT_MS)]);
+        try {
+          const handle = await set.get(c.name);
+          return [c.name, await readLinks(handle.source, signal, linkNames)] as const;
+        } catch (err) {
+          if (ctx.signal.aborted) throw err;
+          return [c.name, { error: describeError(err, "list_clusters") }] as const;
+        }
+      })),
+    );
+    const clusters: ClusterOut[] = all.map((c) => {
+      const r = read.get(c.name);
+      const out: ClusterOut = {
+        name: c.name,
+        default: deps.cluster.kind === "live" ? current === c.name : c.default,
+        serving: c.name === servingName,
+        linkName: c.linkName,
+      };
+      if (r && "error" in r) Object.assign(out, { reachable: false, linksError: r.error });
+      else if (r) Object.assign(out, { reachable: true, links: r.links });
+      else {
+        out.note = only !== undefined
+          ? "Not read: list_clusters was asked about another cluster"
+          : `Not read: only the first ${MAX_CLUSTERS_READ} clusters are read; call list_clusters {"cluster": "${c.name}"}`;
+      }
+      return out;
+    });
+    if (kcError) {
+      clusters[0]!.note = `The kubeconfig's contexts could not be read: ${kcError}`;
     }
+    const serving = clusters.find((c) => c.serving) ?? clusters[0]!;
+    const defaultCluster = deps.cluster.kind === "live" ? current ?? null : servingName;
+    const info = sourceInfoOf(deps.cluster);
     return ok({
       clusters,
-      defaultCluster: kc?.current ?? null,
-      servingCluster: serving,
-      summary: `${clusters.length} cluster(s) in the kubeconfig; this server reads "${serving}"${
-        kc?.current && kc.current !== serving ? ` (the default is "${kc.current}")` : ""
-      }${linkSummary(here)}`,
+      defaultCluster,
+      servingCluster: servingName,
+      summary: clusters.length === 1
+        ? `One cluster "${serving.name}" (${info.description})${linkSummary(serving)}`
+        : `${clusters.length} clusters (${
+          clusters.map((c) => `"${c.name}"`).join(", ")
+        }); tools read "${servingName}" unless given "cluster"${
+          defaultCluster && defaultCluster !== servingName
+            ? ` (the kubeconfig's default is "${defaultCluster}")`
+            : ""
+        }${linkSummary(serving)}`,
     });
   },
 };
 
-function linkSummary(here: { links?: LinkOut[]; linksError?: string }): string {
-  if (here.linksError) return "; its Links could not be read";
-  const links = here.links ?? [];
-  if (links.length === 0) return "; it holds no multicluster Links";
-  return `; it links to ${links.map((l) => `${l.targetClusterName} (${l.mode})`).join(", ")}`;
+function linkSummary(here: { name: string; links?: LinkOut[]; linksError?: string }): string {
+  if (here.linksError) return `; the Links of "${here.name}" could not be read`;
+  if (!here.links) return "";
+  if (here.links.length === 0) return `; "${here.name}" holds no multicluster Links`;
+  return `; "${here.name}" links to ${
+    here.links.map((l) =>
+      `${l.targetClusterName} (${l.mode}${
+        l.servedAs ? `, served as "${l.servedAs}"` : ", not served here"
+      })`
+    ).join(", ")
+  }`;
 }
 
 /** The Links of `source` and their mirror counts; a missing Link CRD means no Links. */
 async function readLinks(
   source: ClusterSource,
   signal: AbortSignal,
+  served: ReadonlyMap<string, string>,
 ): Promise<{ links: LinkOut[] } | { error: string }> {
   let objects: KubeObject[];
   try {
@@ -183,6 +234,7 @@ async function readLinks(
         ...(l.gatewayIdentity ? { gatewayIdentity: l.gatewayIdentity } : {}),
         ...(l.probe ? { probe: l.probe } : {}),
         selectors: l.selectors,
+        servedAs: served.get(l.targetClusterName) ?? null,
         mirroredServices: counts
           ? { ...counts, total: counts.gateway + counts.remoteDiscovery + counts.federated }
           : null,
