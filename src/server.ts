@@ -129,7 +129,7 @@ function clustersNote(deps: ToolDeps): string {
 
 /**
  * MCP progress for a call whose request carries `_meta.progressToken`: at most one
- * notification every 250 ms, progress strictly increasing (as the spec requires).
+ * notification every 50 ms, progress strictly increasing (as the spec requires).
  */
 function progressReporter(
   params: unknown,
@@ -148,7 +148,7 @@ function progressReporter(
       if (extra.signal.aborted || !(progress > last)) return;
       const now = Date.now();
       const final = total !== undefined && progress >= total;
-      if (!final && now - lastAt < 250) return;
+      if (!final && now - lastAt < 50) return;
       last = progress;
       lastAt = now;
       extra.sendNotification({

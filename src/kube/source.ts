@@ -93,3 +93,20 @@ export interface ClusterSource {
   /** Releases connections, watches and timers. */
   close?(): Promise<void>;
 }
+
+/** The property under which a wrapping source names the source it wraps. */
+export const WRAPPED_SOURCE: unique symbol = Symbol("linkerd-mcp.wrappedSource");
+
+/**
+ * The source a wrapper (such as a call's progress reporter) stands for, or `source`
+ * itself: caches keyed by source use it, so a wrapped call reuses the warm state.
+ */
+export function underlyingSource(source: ClusterSource): ClusterSource {
+  let s = source;
+  for (let i = 0; i < 8; i++) {
+    const inner = (s as { [WRAPPED_SOURCE]?: ClusterSource })[WRAPPED_SOURCE];
+    if (!inner) break;
+    s = inner;
+  }
+  return s;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import { KubeApiError } from "../errors.ts";
-import type { ClusterSource } from "./source.ts";
+import { type ClusterSource, underlyingSource } from "./source.ts";
 import type { ResourceKey } from "./resources.ts";
 import { resourceKeyFor, RESOURCES } from "./resources.ts";
 import type { KubeObject } from "./types.ts";
@@ -105,7 +105,8 @@ const MAX_STATES_PER_SOURCE = 16;
  * cluster does not change, every call gets the same state object, so whatever is memoised
  * on its identity (the policy model) is reused.
  */
-function reused(source: ClusterSource, key: string, state: ClusterState): ClusterState {
+function reused(wrapped: ClusterSource, key: string, state: ClusterState): ClusterState {
+  const source = underlyingSource(wrapped);
   let states = lastStates.get(source);
   if (!states) lastStates.set(source, states = new Map());
   const prev = states.get(key);

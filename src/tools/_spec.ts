@@ -18,6 +18,7 @@ import type { Config } from "../config.ts";
 import type { ClusterSource, SourceInfo } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
+import { withProgress } from "./_progress.ts";
 
 /** Everything a tool handler may use; no handler reaches for globals. */
 export interface ToolDeps {
@@ -213,6 +214,7 @@ export async function runTool(
     "the Kubernetes API server or Prometheus is too slow or not answering; " +
     "try again, narrow the request (e.g. a namespace), or check connectivity";
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopProgress: (() => void) | undefined;
   const timedOut = new Promise<ToolOutcome<never>>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new DOMException("tool call timed out", "TimeoutError"));
@@ -223,6 +225,11 @@ export async function runTool(
     const chosen = await Promise.race([selectCluster(deps, parsed.data["cluster"]), timedOut]);
     if ("ok" in chosen) return chosen;
     deps = chosen;
+    if (opts.progress) {
+      const tracked = withProgress(deps.cluster, opts.progress, spec.name);
+      stopProgress = tracked.stop;
+      deps = { ...deps, cluster: tracked.source };
+    }
     const outcome = await Promise.race([
       spec.handler(parsed.data, deps, {
         signal,
@@ -248,6 +255,7 @@ export async function runTool(
     return fail(describeError(err, spec.name));
   } finally {
     clearTimeout(timer);
+    stopProgress?.();
   }
 }
 

@@ -4,7 +4,9 @@
  * clear error — over `runTool` and over MCP.
  */
 import assert from "node:assert/strict";
+// @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// @ts-types="@modelcontextprotocol/sdk/inMemory"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type ClusterHandle, createClusterSet } from "../../src/clusters/set.ts";
 import { MemorySource } from "../../src/kube/memory.ts";
