@@ -17,7 +17,6 @@ import { lazyDemoPromClient } from "./src/demo/lazy_prom.ts";
 import { createServer } from "./src/server.ts";
 import { createStdioTransport } from "./src/protocol_guard.ts";
 import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
-import { allTools, isWriteTool, writesDisabledMessage } from "./src/tools/mod.ts";
 import { summarizeSource } from "./src/cli/summary.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -60,6 +59,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.command.kind === "tools") {
+    const { allTools } = await import("./src/tools/mod.ts");
     let writes = opts.allowWrites === true;
     try {
       writes ||= loadConfig(readEnv()).allowWrites === true;
@@ -146,6 +146,7 @@ async function main(): Promise<number> {
   switch (opts.command.kind) {
     case "call": {
       const { tool, args } = opts.command;
+      const { allTools, isWriteTool, writesDisabledMessage } = await import("./src/tools/mod.ts");
       const spec = allTools({ writes: config.allowWrites === true }).find((t) => t.name === tool);
       if (!spec && isWriteTool(tool)) {
         write("err", `linkerd-mcp: ${writesDisabledMessage(tool)}`);

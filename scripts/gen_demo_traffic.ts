@@ -143,6 +143,8 @@ export async function demoCalls(cluster: ClusterSource): Promise<DemoCall[]> {
   for (const range of TIME_RANGES) {
     calls.push({ tool: "get_mesh_topology", args: { "time_range": range } });
   }
+  // the multicluster checks read the service mirror's gateway probes (west's Link to east)
+  calls.push({ tool: "check_mesh_health", args: {} });
   // the policy lifecycle's read-only tools (not on the control plane, which they refuse)
   for (const range of LIFECYCLE_TIME_RANGES) {
     const tr = { "time_range": range };
@@ -192,7 +194,10 @@ export class CapturePromClient implements PromClient {
 
   async query(promql: string, opts: PromQueryOptions = {}): Promise<PromSample[]> {
     const key = instantKey(promql, offsetMinutes(opts.time ?? this.#now, this.#now));
-    const r = this.#inner ? await this.#inner.query(promql, opts) : [];
+    // a query without a time is asked at the recording's "now", not the wall clock's
+    const r = this.#inner
+      ? await this.#inner.query(promql, { ...opts, time: opts.time ?? this.#now })
+      : [];
     this.entries.set(queryHash(key), {
       key,
       answer: { v: r.map((s) => [this.#label(s.metric), round(s.value)]) },

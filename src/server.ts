@@ -26,14 +26,12 @@ import { registerExtras } from "./mcp_extras/register.ts";
 import { ClientLog } from "./mcp_extras/logging.ts";
 import {
   type ConfirmAnswer,
-  inputShapeOf,
-  resultSchema,
   runTool,
   sourceInfoOf,
   type ToolDeps,
   type ToolSpec,
 } from "./tools/_spec.ts";
-import { allTools, isWriteTool, writesDisabledMessage } from "./tools/mod.ts";
+import { isWriteTool, listedTools, loadToolModule, loadTools } from "./tools/table.ts";
 import { VERSION } from "./version.ts";
 
 /** Options for {@linkcode createServer}. */
@@ -55,41 +53,13 @@ export interface CreateServerOptions {
   elicitation?: boolean;
 }
 
-/** One entry of `tools/list`, as JSON. */
-interface ToolListing {
-  name: string;
-  title: string;
-  description: string;
-  inputSchema: { type: "object"; [k: string]: unknown };
-  outputSchema: { type: "object"; [k: string]: unknown };
-  annotations: Record<string, unknown>;
-}
-
-const listings = new Map<boolean, ToolListing[]>();
-
 /**
- * The advertised tool table: input schemas are strict (`additionalProperties: false`)
- * and every output schema carries the central `dataSource` field. Computed once (per
- * `writes`: the write tools are listed only when writes are enabled).
+ * The advertised tool table (the write tools only with `writes`): the listing generated
+ * from the tool specs (src/tools/listing.gen.ts, equal to `toolListing()` of
+ * src/tools/listing.ts), so that neither a tool module nor a schema conversion is
+ * loaded before the first `tools/call`.
  */
-export function toolListing(writes = false): ToolListing[] {
-  const cached = listings.get(writes);
-  if (cached) return cached;
-  const listing = allTools({ writes }).map((spec) => ({
-    name: spec.name,
-    title: spec.title,
-    description: spec.description,
-    inputSchema: jsonSchema(z.object(inputShapeOf(spec)).strict(), "input"),
-    outputSchema: jsonSchema(resultSchema(spec), "output"),
-    annotations: { title: spec.title, ...spec.annotations },
-  }));
-  listings.set(writes, listing);
-  return listing;
-}
-
-function jsonSchema(schema: z.ZodType, io: "input" | "output") {
-  return z.toJSONSchema(schema, { target: "draft-7", io }) as ToolListing["inputSchema"];
-}
+export { listedTools as toolListing } from "./tools/table.ts";
 
 /**
  * `tools/call` as the SDK dispatches it. `params` is `unknown` on purpose: the SDK
@@ -191,8 +161,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
         (opts.notice ? ` NOTE: ${opts.notice}` : ""),
     },
   );
-  const specs = new Map(allTools({ writes }).map((t) => [t.name, t]));
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolListing(writes) }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listedTools(writes) }));
   /** Confirmation of a real write by MCP elicitation, where the client supports it. */
   const confirm = async (message: string, signal: AbortSignal): Promise<ConfirmAnswer> => {
     if (opts.elicitation === false || !server.getClientCapabilities()?.elicitation) {
@@ -234,8 +203,11 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       if (!params.success) {
         throw new McpError(ErrorCode.InvalidParams, "Invalid params for tools/call");
       }
+      // The tool modules (and their domain) are loaded on the first call.
+      const specs = await loadTools(writes);
       const spec = specs.get(params.data.name);
       if (!spec && isWriteTool(params.data.name)) {
+        const { writesDisabledMessage } = await loadToolModule();
         return {
           content: [{ type: "text" as const, text: writesDisabledMessage(params.data.name) }],
           isError: true,

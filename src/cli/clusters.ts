@@ -68,7 +68,7 @@ export async function buildClusterSet(
   const defaultName = choice.kind === "manifests"
     ? choice.sets[0]?.name ?? "manifests"
     : choice.kind === "demo"
-    ? "demo"
+    ? "west"
     : (opts.source as { context?: string }).context ?? "current-context";
   const defaultConfig = configFor(opts.config, overrides[defaultName], { isDefault: true });
   const defaultProm = overrides[defaultName]?.prometheusUrl !== undefined ||
@@ -105,9 +105,26 @@ export async function buildClusterSet(
 
   let clusters: ClusterSet;
   switch (choice.kind) {
-    case "demo":
-      clusters = createClusterSet([defaultEntry]);
+    case "demo": {
+      // The demo's second cluster, east, linked from west (the default).
+      const east: ClusterEntry = {
+        name: "east",
+        linkName: linkName("east"),
+        async build() {
+          const { createDemoSource } = await import("../demo/mod.ts");
+          const { demoPromClientFor } = await import("../demo/cluster_prom.ts");
+          return {
+            name: "east",
+            linkName: linkName("east"),
+            source: createDemoSource({ cluster: "east" }),
+            prom: demoPromClientFor("east"),
+            config: configFor(opts.config, overrides["east"], { isDefault: false }),
+          };
+        },
+      };
+      clusters = createClusterSet([defaultEntry, east]);
       break;
+    }
     case "manifests": {
       const { loadManifests } = await import("../kube/manifests.ts");
       const others: ClusterEntry[] = [];

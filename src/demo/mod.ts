@@ -1,11 +1,23 @@
 /**
- * The embedded demo mesh: a running cluster simulated from upstream Linkerd YAML (control
- * plane, viz, emojivoto and booksapp with their policies), compiled into the program
- * through `data.gen.ts` so a bundle or binary carries it.
+ * The embedded demo mesh: running clusters simulated from upstream Linkerd YAML,
+ * compiled into the program through `data.gen.ts` so a bundle or binary carries it.
+ *
+ * Two clusters joined by Linkerd's multicluster extension:
+ * - `west` (the default, {@linkcode createDemoSource}): the control plane, viz,
+ *   emojivoto and booksapp with their policies, and the multicluster extension with a
+ *   Link to `east` (its controller `controller-east`, the probe Service `probe-east`),
+ *   and in namespace `test` the client `frontend` with the Services the service mirror
+ *   creates for east's exported ones: `podinfo-east` (through east's gateway), `bb-east`
+ *   (pod-to-pod) and `podinfo-federated`.
+ * - `east`: the same control plane (so the same trust anchor), the multicluster gateway,
+ *   and in `test` podinfo (exported through the gateway and a federated member) and bb
+ *   (exported pod-to-pod), podinfo behind a policy that admits only the gateway's
+ *   identity. No viz: east has no Prometheus (`cluster_prom.ts`).
  *
  * Unlike plain manifests, every Deployment, StatefulSet and DaemonSet runs: its pods are
  * synthesised `Running` with all containers ready, no restarts, node names and pod IPs
- * in `10.42.0.0/16`, meshed as Linkerd's injector would mesh them. CronJobs (the
+ * (west `10.42.0.0/16`, east `10.52.0.0/16`), meshed as Linkerd's injector would mesh
+ * them; LoadBalancer Services (the gateways) have an ingress address. CronJobs (the
  * heartbeat) have no pod at the snapshot. The result is deterministic for a given `now`.
  *
  * @module
@@ -14,8 +26,17 @@ import { MemorySource } from "../kube/memory.ts";
 import type { KubeObject } from "../kube/types.ts";
 import type { InjectorConfig } from "../kube/inject.ts";
 import { podsFromWorkload, shortHash } from "../kube/workload_pods.ts";
-import { DEMO_INJECTOR_CONFIG_JSON, DEMO_OBJECTS_JSON } from "./data.gen.ts";
+import type { PromClient } from "../metrics/prom_client.ts";
+import {
+  DEMO_ASSET_OBJECTS_JSON,
+  DEMO_CLUSTER_ASSETS,
+  DEMO_INJECTOR_CONFIG_JSON,
+} from "./data.gen.ts";
 import { runningPodStatus, workloadStatus } from "./_status.ts";
+import { endpointsFor } from "./_endpoints.ts";
+import { type DemoClusterName, type DemoNow, demoPromClientFor } from "./cluster_prom.ts";
+
+export type { DemoClusterName, DemoNow };
 
 /** The demo's fixed clock when none is given: objects' ages are relative to it. */
 export const DEMO_DEFAULT_NOW = new Date("2026-08-24T12:00:00Z");
@@ -23,28 +44,62 @@ export const DEMO_DEFAULT_NOW = new Date("2026-08-24T12:00:00Z");
 /** The demo's control plane namespace. */
 export const DEMO_CONTROL_PLANE_NAMESPACE = "linkerd";
 
-const NODES = ["demo-node-1", "demo-node-2", "demo-node-3"];
+/** The demo's clusters, the default first. */
+export const DEMO_CLUSTER_NAMES: readonly DemoClusterName[] = ["west", "east"];
+
+/** Where each demo cluster's nodes, pods, Services and load balancers are. */
+const LAYOUT: Record<
+  DemoClusterName,
+  { nodes: string[]; podNet: string; serviceNet: string; hostNet: string; lbNet: string }
+> = {
+  west: {
+    nodes: ["demo-node-1", "demo-node-2", "demo-node-3"],
+    podNet: "10.42",
+    serviceNet: "10.43",
+    hostNet: "172.18.0",
+    lbNet: "172.18.0",
+  },
+  east: {
+    nodes: ["east-node-1", "east-node-2", "east-node-3"],
+    podNet: "10.52",
+    serviceNet: "10.53",
+    hostNet: "172.19.0",
+    lbNet: "172.19.0",
+  },
+};
 const DAY = 86_400_000;
+
+/** The address of east's multicluster gateway (its LoadBalancer ingress), as west's Link names it. */
+export const DEMO_EAST_GATEWAY_ADDRESS = "172.19.0.100";
 
 /** Options for {@linkcode createDemoSource}. */
 export interface CreateDemoSourceOptions {
   /** "Now" for the simulated cluster; default {@linkcode DEMO_DEFAULT_NOW}. */
   now?: Date;
+  /** Which demo cluster; default `west`. */
+  cluster?: DemoClusterName;
 }
 
-/** Builds the demo mesh's objects (see the module doc). */
+/** Builds the objects of a demo cluster, `west` by default (see the module doc). */
 export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
+  const cluster = opts.cluster ?? "west";
+  const layout = LAYOUT[cluster];
+  const NODES = layout.nodes;
   const now = (opts.now ?? DEMO_DEFAULT_NOW).getTime();
   const installed = now - 7 * DAY;
   const started = now - 2 * DAY;
-  const objects = JSON.parse(DEMO_OBJECTS_JSON) as KubeObject[];
+  const byAsset = JSON.parse(DEMO_ASSET_OBJECTS_JSON) as Record<string, KubeObject[]>;
+  const objects = DEMO_CLUSTER_ASSETS[cluster].flatMap((a) => byAsset[a] ?? []);
+  // west keeps the keys it had as the only demo cluster
+  const key = cluster === "west" ? "" : `${cluster}:`;
   objects.forEach((o, i) => {
     o.metadata.creationTimestamp = iso(installed + i * 1000);
-    o.metadata.uid = uid(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
-    o.metadata.resourceVersion = String(1000 + i);
+    o.metadata.uid = uid(`${key}${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+    // a fixed version stays (an exported Service whose mirror names the version it mirrored)
+    o.metadata.resourceVersion ??= String(1000 + i);
     if (o.kind === "Namespace") o.status = { phase: "Active" };
   });
-  assignClusterIPs(objects);
+  assignClusterIPs(objects, layout.serviceNet, layout.lbNet);
 
   const namespaces = new Map(
     objects.filter((o) => o.kind === "Namespace").map((o) => [o.metadata.name, o]),
@@ -61,15 +116,15 @@ export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
     made.forEach((pod, i) => {
       const node = w.kind === "DaemonSet" ? i : pods.length % NODES.length;
       if (w.kind === "DaemonSet") pod.metadata.name += `-${NODES[node]!.slice(-1)}`;
-      const ip = `10.42.${node}.${10 + perNode[node]!++}`;
+      const ip = `${layout.podNet}.${node}.${10 + perNode[node]!++}`;
       pod.metadata.creationTimestamp = iso(started + pods.length * 1000);
-      pod.metadata.uid = uid(`Pod/${pod.metadata.namespace}/${pod.metadata.name}`);
+      pod.metadata.uid = uid(`${key}Pod/${pod.metadata.namespace}/${pod.metadata.name}`);
       (pod.spec as Record<string, unknown>)["nodeName"] = NODES[node];
       // The ServiceAccount admission plugin names "default" when the template names none.
       (pod.spec as Record<string, unknown>)["serviceAccountName"] ??= "default";
       pod.status = runningPodStatus(pod, {
         podIP: ip,
-        hostIP: `172.18.0.${2 + node}`,
+        hostIP: `${layout.hostNet}.${2 + node}`,
         startedAt: iso(started + pods.length * 1000),
       });
       pods.push(pod);
@@ -77,17 +132,51 @@ export function demoObjects(opts: CreateDemoSourceOptions = {}): KubeObject[] {
     w.metadata.generation = 1;
     w.status = workloadStatus(w, made.length);
   }
-  return [...objects, ...pods];
+  const endpoints = endpointsFor(objects.filter((o) => o.kind === "Service"), pods, iso(started));
+  endpoints.forEach((e, j) => {
+    e.metadata.uid = uid(`${key}Endpoints/${e.metadata.namespace}/${e.metadata.name}`);
+    e.metadata.resourceVersion = String(1000 + objects.length + pods.length + j);
+  });
+  return [...objects, ...pods, ...endpoints];
 }
 
-/** The embedded demo mesh as a cluster source (`kind: "demo"`). */
+/**
+ * A demo cluster as a cluster source (`kind: "demo"`): `west` by default, the one a
+ * single-cluster server serves.
+ */
 export function createDemoSource(opts: CreateDemoSourceOptions = {}): MemorySource {
-  const objects = demoObjects(opts);
+  const cluster = opts.cluster ?? "west";
+  const objects = demoObjects({ ...opts, cluster });
   const version = injectorLinkerdVersion(objects) ?? "unknown";
   return new MemorySource(objects, {
     kind: "demo",
-    description: `embedded demo mesh (linkerd ${version} control plane, viz, emojivoto, booksapp)`,
+    description: cluster === "west"
+      ? `embedded demo mesh, west cluster (linkerd ${version} control plane, viz, emojivoto, booksapp, Link to east)`
+      : `embedded demo mesh, the demo's east cluster (linkerd ${version} control plane, multicluster gateway, podinfo and bb exported to west; no viz)`,
   });
+}
+
+/** One demo cluster: its name, source and Prometheus. */
+export interface DemoCluster {
+  name: DemoClusterName;
+  source: MemorySource;
+  /**
+   * A new Prometheus client for this cluster: west's recording (`now` maps the
+   * recording's "now"; the wall clock when absent), or east's none (every query is a
+   * `NotFoundError` that says east runs no viz).
+   */
+  prom(now?: DemoNow): PromClient;
+}
+
+/** Both demo clusters, `west` (the default) first, built for the same `now`. */
+export function createDemoClusters(
+  opts: Omit<CreateDemoSourceOptions, "cluster"> = {},
+): DemoCluster[] {
+  return DEMO_CLUSTER_NAMES.map((name) => ({
+    name,
+    source: createDemoSource({ ...opts, cluster: name }),
+    prom: (now?: DemoNow) => demoPromClientFor(name, now),
+  }));
 }
 
 function injectorLinkerdVersion(objects: readonly KubeObject[]): string | undefined {
@@ -98,17 +187,22 @@ function injectorLinkerdVersion(objects: readonly KubeObject[]): string | undefi
   return /^ {0,4}linkerdVersion: (\S+)$/m.exec(cm?.data?.["values"] ?? "")?.[1];
 }
 
-function assignClusterIPs(objects: KubeObject[]): void {
+function assignClusterIPs(objects: KubeObject[], serviceNet: string, lbNet: string): void {
   let n = 10;
+  let lb = 100;
   for (const svc of objects) {
     if (svc.kind !== "Service") continue;
     const spec = (svc.spec ??= {}) as Record<string, unknown>;
     if (spec["clusterIP"] === "None") continue;
-    const ip = `10.43.${Math.floor(n / 250)}.${n % 250}`;
+    const ip = `${serviceNet}.${Math.floor(n / 250)}.${n % 250}`;
     n++;
     spec["clusterIP"] = ip;
     spec["clusterIPs"] = [ip];
     spec["type"] ??= "ClusterIP";
+    // as a cloud's (or MetalLB's) load-balancer controller assigns them
+    if (spec["type"] === "LoadBalancer") {
+      svc.status = { loadBalancer: { ingress: [{ ip: `${lbNet}.${lb++}`, ipMode: "VIP" }] } };
+    }
   }
 }
 

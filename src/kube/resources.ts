@@ -29,6 +29,17 @@ export const RESOURCES = {
   },
   pods: { group: "", versions: ["v1"], plural: "pods", kind: "Pod", namespaced: true },
   services: { group: "", versions: ["v1"], plural: "services", kind: "Service", namespaced: true },
+  /**
+   * Only the Endpoints of multicluster mirror Services (by label) and of the Services they
+   * mirror (by name, in a linked cluster): the service mirror writes core Endpoints.
+   */
+  endpoints: {
+    group: "",
+    versions: ["v1"],
+    plural: "endpoints",
+    kind: "Endpoints",
+    namespaced: true,
+  },
   serviceaccounts: {
     group: "",
     versions: ["v1"],

@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError } from "../errors.ts";
 import type { ToolDeps } from "../tools/_spec.ts";
-import { allTools } from "../tools/mod.ts";
+import { toolNames } from "../tools/table.ts";
 import { block, evidence, parseEndpoint, pickHealth, pickValidation } from "./evidence.ts";
 
 /** One argument of a prompt. */
@@ -371,7 +371,7 @@ const lockDownNamespace: PromptSpec = {
 
 /** The prompts the server offers: lock_down_namespace only when the lifecycle tools exist. */
 export function allPrompts(): PromptSpec[] {
-  const tools = new Set(allTools().map((t) => t.name));
+  const tools = new Set(toolNames());
   const lifecycle = LIFECYCLE_TOOLS.every((t) => tools.has(t));
   return [
     diagnoseDeniedTraffic,

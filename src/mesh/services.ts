@@ -13,6 +13,7 @@ import { type ClusterState, itemsOf } from "../kube/state.ts";
 import { serviceSelects } from "../kube/selectors.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { ownerWorkloadOf } from "../kube/workloads.ts";
+import { classifyMirror } from "../multicluster/links.ts";
 import { isMeshed, isTerminated, type Pod, proxyVersionOf, type Service } from "./pods.ts";
 
 /** Pod names listed per Service, at most. */
@@ -46,6 +47,30 @@ export interface MeshedService {
   pods: string[];
   /** Names of up to {@linkcode MAX_POD_NAMES} selected pods without a proxy. */
   unmeshedPods: string[];
+  /**
+   * A Service the multicluster service mirror created, with the cluster it comes from;
+   * absent for every other Service. Its pods are in that cluster (`meshedPods` and
+   * `totalPods` count local pods only, so 0 unless a federated Service has a local member).
+   */
+  mirror?: MirrorInfo;
+}
+
+/** Where a mirrored or federated Service comes from. */
+export interface MirrorInfo {
+  /**
+   * `gateway`: reached through the target cluster's gateway; `remote-discovery`: pod-to-pod,
+   * resolved in the target cluster; `federated`: the union of same-named Services in
+   * several clusters.
+   */
+  kind: "gateway" | "remote-discovery" | "federated";
+  /** The Link's target cluster it mirrors (gateway and remote-discovery mirrors). */
+  cluster?: string;
+  /** The Service's name in that cluster (`books` for `books-east`). */
+  remoteService?: string;
+  /** Federated: the members in other clusters, as `service@cluster`. */
+  members?: string[];
+  /** Federated: the member in this cluster, when one joined. */
+  localMember?: string;
 }
 
 /** Counts over every Service in scope (not just the page). */
@@ -63,6 +88,8 @@ export interface ServicesSummary {
   meshedPods: number;
   /** Pods selected by some Service. */
   selectedPods: number;
+  /** Mirrored and federated Services (multicluster), listed with their `mirror`; absent when none. */
+  mirrored?: number;
 }
 
 /** One page of {@linkcode listMeshedServices}. */
@@ -119,8 +146,9 @@ export function listMeshedServices(
     selectedPods: 0,
   };
   const counted = new Set<Pod>();
-  const matches: Array<{ service: Service; pods: Pod[]; meshed: Pod[] }> = [];
+  const matches: Array<{ service: Service; pods: Pod[]; meshed: Pod[]; mirror?: MirrorInfo }> = [];
   for (const service of services) {
+    const mirror = mirrorInfoOf(service as KubeObject);
     const pods = index.select(service);
     const meshed = pods.filter((p) => isMeshed(p as KubeObject));
     for (const p of pods) {
@@ -133,7 +161,10 @@ export function listMeshedServices(
     else if (meshed.length === pods.length) summary.fullyMeshed++;
     else if (meshed.length > 0) summary.partiallyMeshed++;
     else summary.unmeshed++;
-    if (meshed.length > 0 || (opts.includeUnmeshed && pods.length > 0)) {
+    if (mirror) {
+      summary.mirrored = (summary.mirrored ?? 0) + 1;
+      matches.push({ service, pods, meshed, mirror });
+    } else if (meshed.length > 0 || (opts.includeUnmeshed && pods.length > 0)) {
       matches.push({ service, pods, meshed });
     }
   }
@@ -143,12 +174,27 @@ export function listMeshedServices(
   const more = start + page.length < matches.length;
   const note = emptyNote(matches.length, summary, opts);
   return {
-    services: page.map((m) => describe(m.service, m.pods, m.meshed, replicaSets)),
+    services: page.map((m) => ({
+      ...describe(m.service, m.pods, m.meshed, replicaSets),
+      ...(m.mirror ? { mirror: m.mirror } : {}),
+    })),
     totalServices: matches.length,
     ...(more && last ? { nextCursor: encodeCursor(key(last.service), filter) } : {}),
     summary,
     ...(note ? { note } : {}),
   };
+}
+
+/** The multicluster origin of a Service the service mirror created (probe Services excluded). */
+function mirrorInfoOf(service: KubeObject): MirrorInfo | undefined {
+  const m = classifyMirror(service);
+  if (!m || m.kind === "probe-gateway") return undefined;
+  const out: MirrorInfo = { kind: m.kind };
+  if (m.cluster) out.cluster = m.cluster;
+  if (m.remoteService) out.remoteService = m.remoteService;
+  if (m.members) out.members = m.members.map((x) => `${x.service}@${x.cluster}`);
+  if (m.localMember) out.localMember = m.localMember;
+  return out;
 }
 
 function emptyNote(

@@ -11,7 +11,7 @@
  * @module
  */
 import type { KubeObject } from "../kube/types.ts";
-import type { LabelSelector } from "../kube/selectors.ts";
+import { type LabelSelector, matchesSelector, parseSelector } from "../kube/selectors.ts";
 
 /** `mirror.linkerd.io/mirrored-service`: on every Service the mirror creates (mirrors and federated). */
 export const MIRRORED_SERVICE_LABEL = "mirror.linkerd.io/mirrored-service";
@@ -25,6 +25,10 @@ export const REMOTE_DISCOVERY_LABEL = "multicluster.linkerd.io/remote-discovery"
 export const REMOTE_DISCOVERY_ANNOTATION = "multicluster.linkerd.io/remote-discovery";
 /** Annotation of a federated Service: its member in this cluster. */
 export const LOCAL_DISCOVERY_ANNOTATION = "multicluster.linkerd.io/local-discovery";
+/** Annotation of a mirror: the remote Service's FQDN (`name.namespace.svc.domain`). */
+export const REMOTE_SVC_FQ_NAME_ANNOTATION = "mirror.linkerd.io/remote-svc-fq-name";
+/** Label of a pod-to-pod mirror: the remote Service's name. */
+export const REMOTE_SERVICE_LABEL = "multicluster.linkerd.io/remote-service";
 
 /** How a Link reaches the target's workloads. */
 export type LinkMode = "gateway" | "remote-discovery";
@@ -143,6 +147,11 @@ export interface MirroredService {
   members?: Array<{ service: string; cluster: string }>;
   /** Federated Services: the local member, when one joined. */
   localMember?: string;
+  /**
+   * Gateway and remote-discovery mirrors: the name of the Service it mirrors, in the same
+   * namespace of the target cluster (`books` for `books-east`).
+   */
+  remoteService?: string;
 }
 
 /**
@@ -176,10 +185,29 @@ export function classifyMirror(svc: KubeObject): MirroredService | undefined {
       ...(local ? { localMember: local } : {}),
     };
   }
+  const remoteName = remoteNameOf(svc, cluster);
+  const withRemote = remoteName ? { remoteService: remoteName } : {};
   if (labels[REMOTE_DISCOVERY_LABEL] !== undefined) {
-    return { ...base, kind: "remote-discovery", ...withCluster };
+    return { ...base, kind: "remote-discovery", ...withCluster, ...withRemote };
   }
-  return { ...base, kind: "gateway", ...withCluster };
+  return { ...base, kind: "gateway", ...withCluster, ...withRemote };
+}
+
+/**
+ * The mirrored Service's name in the target cluster: the remote-service label, else the
+ * first part of the remote FQDN annotation, else the mirror's name without `-<cluster>`
+ * (as the service mirror names mirrors, `cluster_watcher.go` `mirrorServiceName`).
+ */
+function remoteNameOf(svc: KubeObject, cluster: string | undefined): string | undefined {
+  const label = svc.metadata.labels?.[REMOTE_SERVICE_LABEL];
+  if (label) return label;
+  const fq = svc.metadata.annotations?.[REMOTE_SVC_FQ_NAME_ANNOTATION];
+  if (fq && fq.includes(".")) return fq.slice(0, fq.indexOf("."));
+  const suffix = cluster ? `-${cluster}` : "";
+  const name = svc.metadata.name;
+  return suffix && name.endsWith(suffix) && name.length > suffix.length
+    ? name.slice(0, -suffix.length)
+    : undefined;
 }
 
 /** Counts of a Link's mirrored Services by kind. */
@@ -247,4 +275,241 @@ export function mirrorConsistency(
     }
   }
   return { orphans, inconsistent };
+}
+
+/** The addresses of an Endpoints object (core v1, as the service mirror writes them). */
+export interface EndpointAddresses {
+  /** IPs of `subsets[].addresses`. */
+  ready: string[];
+  /** IPs of `subsets[].notReadyAddresses` (the mirror moves them here while its gateway is down). */
+  notReady: string[];
+}
+
+/** Reads the ready and not-ready addresses of an Endpoints object. */
+export function endpointAddresses(endpoints: KubeObject): EndpointAddresses {
+  const subsets = (endpoints as { subsets?: unknown }).subsets;
+  const out: EndpointAddresses = { ready: [], notReady: [] };
+  if (!Array.isArray(subsets)) return out;
+  const ips = (list: unknown) =>
+    Array.isArray(list)
+      ? list.map((a) => String((a as { ip?: unknown } | null)?.ip ?? "")).filter(Boolean)
+      : [];
+  for (const s of subsets as Array<Record<string, unknown> | null>) {
+    out.ready.push(...ips(s?.["addresses"]));
+    out.notReady.push(...ips(s?.["notReadyAddresses"]));
+  }
+  return out;
+}
+
+/** `namespace/name`, the key of the maps below. */
+export function objectKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** The verdict on one gateway mirror's Endpoints. */
+export interface MirrorEndpointsVerdict {
+  /** `namespace/name` of the mirror. */
+  ref: string;
+  cluster: string;
+  /**
+   * `ready`: addresses to send to; `missing`: no Endpoints object; `empty`: no address
+   * (the exported Service has no ready endpoint in its cluster); `not-ready`: only
+   * not-ready addresses (the mirror's gateway probe is failing).
+   */
+  state: "ready" | "missing" | "empty" | "not-ready";
+  addresses: string[];
+  /**
+   * Ready addresses that are not the Link's gateway address (when that address is a list
+   * of IPs, which can be compared without DNS): a stale mirror.
+   */
+  strayAddresses?: string[];
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Judges the Endpoints of gateway mirrors, which the service mirror writes pointing at the
+ * Link's gateway (`createGatewayEndpoints` in `cluster_watcher.go`): ready addresses when
+ * the exported Service has ready endpoints and the gateway is alive. Remote-discovery and
+ * federated Services get no Endpoints by design (the destination controller resolves them
+ * in the remote cluster), so only `kind: "gateway"` mirrors are judged.
+ */
+export function judgeMirrorEndpoints(
+  links: readonly LinkInfo[],
+  mirrors: readonly MirroredService[],
+  endpoints: ReadonlyMap<string, KubeObject>,
+): MirrorEndpointsVerdict[] {
+  const byTarget = new Map(links.map((l) => [l.targetClusterName, l]));
+  const out: MirrorEndpointsVerdict[] = [];
+  for (const m of mirrors) {
+    if (m.kind !== "gateway") continue;
+    const ref = objectKey(m.namespace, m.name);
+    const cluster = m.cluster ?? "";
+    const ep = endpoints.get(ref);
+    if (!ep) {
+      out.push({ ref, cluster, state: "missing", addresses: [] });
+      continue;
+    }
+    const a = endpointAddresses(ep);
+    const state = a.ready.length ? "ready" : a.notReady.length ? "not-ready" : "empty";
+    const v: MirrorEndpointsVerdict = {
+      ref,
+      cluster,
+      state,
+      addresses: a.ready.length ? a.ready : a.notReady,
+    };
+    const gw = byTarget.get(cluster)?.gatewayAddress?.split(",").map((s) => s.trim()).filter(
+      Boolean,
+    );
+    if (gw?.length && gw.every((g) => IPV4.test(g) || g.includes(":"))) {
+      const stray = a.ready.filter((ip) => !gw.includes(ip));
+      if (stray.length) v.strayAddresses = stray;
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** What the loader read of a linked cluster for {@linkcode judgeRemoteServices}. */
+export interface RemoteServices {
+  /** Services by `namespace/name`; `null` when read and not found. */
+  services: ReadonlyMap<string, KubeObject | null>;
+  /** Endpoints by `namespace/name`, when they exist there. */
+  endpoints: ReadonlyMap<string, KubeObject>;
+  /** Pods of the namespaces read, to judge readiness where no Endpoints exist. */
+  pods: readonly KubeObject[];
+  /** True for a live cluster: a Service without Endpoints or pods has none. */
+  live: boolean;
+}
+
+/** The verdict on one Service a Link mirrors, in the cluster it comes from. */
+export interface RemoteServiceVerdict {
+  /** The local mirror or federated Service, `namespace/name`. */
+  mirror: string;
+  kind: "gateway" | "remote-discovery" | "federated";
+  /** The Service in the target cluster, `namespace/name`. */
+  remote: string;
+  /**
+   * `missing`: no such Service there (a stale mirror); `unexported`: it exists but its
+   * labels no longer match the Link's selector for this kind; otherwise it is exported.
+   */
+  exported: "yes" | "missing" | "unexported";
+  /** Ready endpoints there; `undefined` when they cannot be known (no status). */
+  ready?: number;
+  /** The Link selector the Service must match (`kubectl` form). */
+  selector?: string;
+}
+
+/**
+ * Checks each of the Link's mirrors, and each federated Service with a member in the
+ * Link's cluster, against the target cluster: the Service exists there, carries the labels
+ * the Link's selector for its kind asks for (`selector`, `remoteDiscoverySelector`,
+ * `federatedServiceSelector`), and has ready endpoints (its Endpoints, else the ready pods
+ * its selector picks).
+ */
+export function judgeRemoteServices(
+  link: LinkInfo,
+  mirrors: readonly MirroredService[],
+  remote: RemoteServices,
+): RemoteServiceVerdict[] {
+  const out: RemoteServiceVerdict[] = [];
+  for (const w of remoteWanted(link, mirrors)) {
+    const svc = remote.services.get(w.remote);
+    const text = w.kind === "gateway"
+      ? link.selectors.gateway
+      : w.kind === "remote-discovery"
+      ? link.selectors.remoteDiscovery
+      : link.selectors.federated;
+    const v: RemoteServiceVerdict = {
+      mirror: w.mirror,
+      kind: w.kind,
+      remote: w.remote,
+      exported: "yes",
+      ...(text !== undefined ? { selector: text } : {}),
+    };
+    if (svc === undefined) continue; // not read
+    if (svc === null) v.exported = "missing";
+    else if (selected(text, svc.metadata.labels) === false) v.exported = "unexported";
+    if (svc) {
+      const ready = readyEndpoints(svc, remote);
+      if (ready !== undefined) v.ready = ready;
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * The Services of the target cluster that `link`'s mirrors stand for, `namespace/name`
+ * (what a loader reads there before {@linkcode judgeRemoteServices}).
+ */
+export function remoteWanted(
+  link: LinkInfo,
+  mirrors: readonly MirroredService[],
+): Array<{ mirror: string; kind: RemoteServiceVerdict["kind"]; remote: string }> {
+  const out: Array<{ mirror: string; kind: RemoteServiceVerdict["kind"]; remote: string }> = [];
+  for (const m of mirrors) {
+    const mirror = objectKey(m.namespace, m.name);
+    if (m.kind === "federated") {
+      for (const member of m.members ?? []) {
+        if (member.cluster !== link.targetClusterName || !member.service) continue;
+        out.push({ mirror, kind: "federated", remote: objectKey(m.namespace, member.service) });
+      }
+    } else if (
+      (m.kind === "gateway" || m.kind === "remote-discovery") &&
+      m.cluster === link.targetClusterName && m.remoteService
+    ) {
+      out.push({ mirror, kind: m.kind, remote: objectKey(m.namespace, m.remoteService) });
+    }
+  }
+  return out;
+}
+
+/**
+ * As the service mirror's `isExported`: an absent or empty selector selects nothing;
+ * `undefined` for a selector this server cannot parse.
+ */
+function selected(text: string | undefined, labels: Record<string, string> | undefined) {
+  if (text === undefined || text.trim() === "") return false;
+  let sel: LabelSelector;
+  try {
+    sel = parseSelector(text);
+  } catch {
+    return undefined;
+  }
+  return matchesSelector(sel, labels);
+}
+
+function readyEndpoints(svc: KubeObject, remote: RemoteServices): number | undefined {
+  const key = objectKey(svc.metadata.namespace ?? "", svc.metadata.name);
+  const ep = remote.endpoints.get(key);
+  if (ep) return endpointAddresses(ep).ready.length;
+  const sel = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector;
+  if (!sel || Object.keys(sel).length === 0) return remote.live ? 0 : undefined;
+  const pods = remote.pods.filter((p) =>
+    p.metadata.namespace === svc.metadata.namespace &&
+    matchesSelector({ matchLabels: sel }, p.metadata.labels)
+  );
+  const withStatus = pods.filter((p) => podStatusOf(p) !== undefined);
+  if (withStatus.length === 0) return remote.live ? 0 : undefined;
+  return withStatus.filter((p) => podReady(podStatusOf(p)!)).length;
+}
+
+interface PodStatusLike {
+  phase?: string;
+  conditions?: Array<{ type?: string; status?: string }>;
+  containerStatuses?: Array<{ ready?: boolean }>;
+}
+
+function podStatusOf(pod: KubeObject): PodStatusLike | undefined {
+  const st = (pod as { status?: PodStatusLike }).status;
+  return st && (st.phase !== undefined || st.conditions || st.containerStatuses) ? st : undefined;
+}
+
+/** Ready as an Endpoints controller sees it: the Ready condition, else running with every container ready. */
+function podReady(st: PodStatusLike): boolean {
+  const cond = st.conditions?.find((c) => c.type === "Ready");
+  if (cond) return cond.status === "True";
+  return st.phase === "Running" && (st.containerStatuses ?? []).length > 0 &&
+    (st.containerStatuses ?? []).every((c) => c.ready === true);
 }

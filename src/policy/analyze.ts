@@ -46,8 +46,12 @@ export interface AccessAnalysis {
 
 /** Options for {@linkcode analyzeAccess}. */
 export interface AnalyzeAccessOptions {
-  /** A Service, workload, pod, ServiceAccount or IP. */
-  source: SourceRef;
+  /**
+   * A Service, workload, pod, ServiceAccount or IP; or a source already resolved to the
+   * clients the target's proxy sees (a synthetic client, e.g. a multicluster gateway
+   * presenting its own identity: `src/multicluster/connectivity.ts`).
+   */
+  source: SourceRef | ResolvedSource;
   target: ServiceRef;
   /** A Service port number or name (or a container port); all ports when absent. */
   port?: number | string;
@@ -108,7 +112,7 @@ function policiesOf(
  * @throws {InvalidArgumentError} when `port` is not a port of the target.
  */
 export function analyzeAccess(idx: PolicyIndex, opts: AnalyzeAccessOptions): AccessAnalysis {
-  const src = resolveSource(idx, opts.source);
+  const src = "clients" in opts.source ? opts.source : resolveSource(idx, opts.source);
   const svc = requireService(idx, { ...opts.target, role: "target" });
   const pods = idx.servicePods.get(`${opts.target.namespace}/${opts.target.service}`) ?? [];
   const clients = src.clients;

@@ -252,7 +252,7 @@ export async function runTool(
         error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       });
     }
-    return fail(describeError(err, spec.name));
+    return fail(describeError(err, spec.name, deps.clusters ? deps.clusterName : undefined));
   } finally {
     clearTimeout(timer);
     stopProgress?.();
@@ -312,7 +312,16 @@ function isExpected(err: unknown): boolean {
  * that is not one of the domain errors is a bug: its JavaScript text (a TypeError's
  * "Cannot read properties of ...") is not shown, only that an internal error occurred.
  */
-export function describeError(err: unknown, tool: string): string {
+export function describeError(err: unknown, tool: string, cluster?: string): string {
+  if (err instanceof KubeApiError && cluster !== undefined) {
+    // One of several clusters: say which, and point at its context, not "the current" one.
+    return `In cluster "${cluster}": ${
+      describeError(err, tool).replace(
+        "check KUBECONFIG and the current context",
+        `check the kubeconfig context or source of cluster "${cluster}" (list_clusters shows which clusters answer)`,
+      )
+    }`;
+  }
   if (err instanceof KubeApiError) {
     if (
       err.status === 0 && (KUBECONFIG_REASONS.has(err.reason) || err instanceof KubeconfigError)

@@ -135,7 +135,7 @@ const listClustersTool: ToolSpec<Record<string, never>, typeof output> = {
           return [c.name, await readLinks(handle.source, signal, linkNames)] as const;
         } catch (err) {
           if (ctx.signal.aborted) throw err;
-          return [c.name, { error: describeError(err, "list_clusters") }] as const;
+          return [c.name, { error: describeError(err, "list_clusters", c.name) }] as const;
         }
       })),
     );

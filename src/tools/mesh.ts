@@ -11,9 +11,9 @@ import { loadState } from "../kube/state.ts";
 /** Domain code, loaded on first use so that the server starts fast. */
 const health = () => import("../mesh/health.ts");
 const services = () => import("../mesh/services.ts");
-import { ok, READ_ONLY, type ToolSpec } from "./_spec.ts";
+import { fail, ok, READ_ONLY, sourceInfoOf, type ToolSpec } from "./_spec.ts";
 import { deprecatedAlias, namespaceArg, pickAlias } from "./_args.ts";
-import { PAGE_BYTES } from "./_budget.ts";
+import { ANSWER_BYTES, PAGE_BYTES } from "./_budget.ts";
 
 /** Most Services in a default page of list_meshed_services. */
 const DEFAULT_PAGE = 50;
@@ -65,16 +65,22 @@ const healthOutput = {
   healthyPods: z.number().int(),
   unhealthyPods: z.number().int(),
   unknownPods: z.number().int().describe("Pods without status (manifests or demo)"),
+  note: z.string().optional().describe(
+    "Present when the messages of passed checks were shortened to fit the answer; pass category for one category in full",
+  ),
 };
 
 const checkMeshHealthTool = defineTool({
   name: "check_mesh_health",
   title: "Mesh: Check health",
   description:
-    'Check whether the Linkerd service mesh is healthy, like `linkerd check`: control-plane Deployments and pods ready (including native-sidecar proxies) and not crash-looping, Linkerd CRDs installed with their served versions, trust-anchor validity and expiry (warns 60 days ahead), data-plane proxy versions against the control plane, and the viz and multicluster extensions when installed. Use it first when something in the mesh misbehaves, before upgrades or certificate rotation, or to find out whether Linkerd is installed at all. Each check has a status (ok, warning, error), a message and a hint with the fix. Example: {} for the default control plane, or {"namespace": "linkerd"}.',
+    'Check whether the Linkerd service mesh is healthy, like `linkerd check`: control-plane Deployments and pods ready (including native-sidecar proxies) and not crash-looping, Linkerd CRDs installed with their served versions, trust-anchor validity and expiry (warns 60 days ahead), data-plane proxy versions against the control plane, and the viz and multicluster extensions when installed (multicluster: Links, service mirror controllers, gateway probes, mirror Services and their endpoints, and, for a linked cluster this server also serves, shared trust anchors and the exported Services there). Use it first when something in the mesh misbehaves, before upgrades or certificate rotation, or to find out whether Linkerd is installed at all. Each check has a status (ok, warning, error), a message and a hint with the fix. Example: {} for the default control plane, or {"namespace": "linkerd"}.',
   inputSchema: {
     namespace: namespaceArg().optional().describe(
       'Namespace of the Linkerd control plane, e.g. "linkerd" (default: LINKERD_NAMESPACE, else "linkerd"). Not an application namespace.',
+    ),
+    category: z.string().min(1).max(64).optional().describe(
+      'Only the checks of this category, every message in full, e.g. "linkerd-multicluster" (healthy and summary still judge every check)',
     ),
   },
   outputSchema: healthOutput,
@@ -88,14 +94,94 @@ const checkMeshHealthTool = defineTool({
       vizNamespace: deps.config.vizNamespace,
       prometheusConfigured: !deps.config.prometheus.isDefault,
       signal: ctx.signal,
+      // Links whose target this server serves too are checked against it
+      ...(deps.clusters ? { clusters: deps.clusters } : {}),
     });
     // gateway liveness of multicluster Links comes from Prometheus (never fails the check)
     const gatewayProbes = input.links.length
       ? await loadGatewayProbes(deps.prom, { signal: ctx.signal })
       : undefined;
-    return ok(checkMeshHealth(input, deps.now(), gatewayProbes ? { gatewayProbes } : {}));
+    const report = checkMeshHealth(input, deps.now(), gatewayProbes ? { gatewayProbes } : {});
+    if (args.category === undefined) {
+      // what runTool and the server add around it: dataSource, and the demo's notice
+      const around = JSON.stringify({
+        dataSource: { ...sourceInfoOf(deps.cluster), cluster: deps.clusterName ?? "" },
+      }).length +
+        (deps.cluster.kind === "demo" ? DEMO_NOTICE_BYTES : 0);
+      return ok(fitHealth(report, ANSWER_BYTES - around));
+    }
+    const checks = report.checks.filter((c) => c.category === args.category);
+    if (checks.length === 0) {
+      return fail(
+        `No check in category "${args.category}"; the categories checked are ${
+          [...new Set(report.checks.map((c) => `"${c.category}"`))].join(", ")
+        }`,
+      );
+    }
+    return ok({ ...report, checks });
   },
 });
+
+/** Bytes of the notice the server adds to a demo answer (src/server.ts), with room to spare. */
+const DEMO_NOTICE_BYTES = 256;
+/** A hint that is only a `linkerd check` docs link. */
+const BARE_LINK = /^https:\/\/linkerd\.io\/2\/checks\/#[\w-]+$/;
+/** Passed checks' messages are shortened to this many characters before their action hints go. */
+const KEEP_OK_MESSAGE = 80;
+/** Passed checks' messages are not shortened below this many characters. */
+const MIN_OK_MESSAGE = 40;
+
+type HealthOut = z.infer<z.ZodObject<typeof healthOutput>>;
+
+/**
+ * The report as the default answer gives it: every check, and when the whole would not fit
+ * `target` bytes (what {@linkcode ANSWER_BYTES} leaves), passed checks without their hint (a docs link, nothing to do)
+ * and, if that is not enough, with their messages shortened (to one common length, the
+ * longest first) until it fits, said in `note`. Failing and warning checks stay whole.
+ */
+function fitHealth(report: HealthOut, target: number): HealthOut {
+  const enc = new TextEncoder();
+  const size = (r: HealthOut) =>
+    enc.encode(JSON.stringify(r)).length + enc.encode(healthText(r)).length;
+  if (size(report) <= target) return report;
+  /** Passed checks' messages cut to `max`, their hints dropped, and a note that says so. */
+  const trim = (max: number, allHints: boolean): HealthOut => {
+    const checks = report.checks.map((c) =>
+      c.status !== "ok" ? c : {
+        ...c,
+        message: c.message.length > max ? `${c.message.slice(0, max - 1)}…` : c.message,
+        // a bare docs link goes first; a hint that says what to do (what was not
+        // checked) only when that is not enough
+        hint: allHints || BARE_LINK.test(c.hint) ? "" : c.hint,
+      }
+    );
+    const cut = checks.filter((c, i) => c.message !== report.checks[i]!.message);
+    const hints = checks.filter((c, i) => c.hint !== report.checks[i]!.hint).length;
+    const example = (cut[0] ?? checks.find((c) => c.status === "ok"))?.category;
+    return {
+      ...report,
+      checks,
+      note: `To fit the answer, ${hints} passed checks have no hint${
+        cut.length ? ` and ${cut.length} of their messages are shortened to ${max} characters` : ""
+      }; call again with category (e.g. "${
+        example ?? "linkerd-existence"
+      }") for a category in full`,
+    };
+  };
+  const longest = Math.max(...report.checks.map((c) => c.message.length), MIN_OK_MESSAGE);
+  for (const [floor, allHints] of [[KEEP_OK_MESSAGE, false], [MIN_OK_MESSAGE, true]] as const) {
+    if (size(trim(floor, allHints)) > target) continue;
+    let lo: number = floor;
+    let hi = longest;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (size(trim(mid, allHints)) <= target) lo = mid;
+      else hi = mid - 1;
+    }
+    return trim(lo, allHints);
+  }
+  return trim(MIN_OK_MESSAGE, true);
+}
 
 /**
  * check_mesh_health's text block, as `linkerd check` reads: the verdict, versions and
@@ -133,6 +219,7 @@ function healthText(r: z.infer<z.ZodObject<typeof healthOutput>>): string {
       }`,
     );
   }
+  if (r.note) lines.push(r.note);
   lines.push("Every check's message and hint: structuredContent.checks");
   return lines.join("\n");
 }
@@ -156,6 +243,21 @@ const serviceOut = z.object({
   unmeshedPods: z.array(z.string()).describe(
     `Selected pods without a proxy (at most 10; at most ${DEFAULT_PAGE_PODS} in a default page)`,
   ),
+  mirror: z.object({
+    kind: z.enum(["gateway", "remote-discovery", "federated"]).describe(
+      "gateway: reached through the target cluster's gateway; remote-discovery: pod-to-pod; federated: the union of same-named Services in several clusters",
+    ),
+    cluster: z.string().optional().describe("The linked cluster it mirrors (a Link's target)"),
+    remoteService: z.string().optional().describe(
+      'Its name in that cluster, e.g. "books" for "books-east"',
+    ),
+    members: z.array(z.string()).optional().describe(
+      'Federated: members in other clusters as "service@cluster"',
+    ),
+    localMember: z.string().optional().describe("Federated: the member in this cluster"),
+  }).optional().describe(
+    "Multicluster: present on Services the service mirror created (their pods are in the linked cluster, so meshedPods counts none here)",
+  ),
 });
 
 const servicesOutput = {
@@ -173,6 +275,9 @@ const servicesOutput = {
     withoutPods: z.number().int().describe("Services without selector or without running pods"),
     meshedPods: z.number().int().describe("Meshed pods among those selected by Services"),
     selectedPods: z.number().int().describe("Pods selected by some Service"),
+    mirrored: z.number().int().optional().describe(
+      "Mirrored and federated Services (multicluster), listed with mirror",
+    ),
   }).describe("Counts over every Service in scope, not just this page"),
   note: z.string().optional().describe("Why the list is empty, and what to do, when it is"),
 };
@@ -181,7 +286,7 @@ const listMeshedServicesTool = defineTool({
   name: "list_meshed_services",
   title: "Mesh: List meshed services",
   description:
-    `List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name (summary and totalServices count every page): pass nextCursor back as cursor for more; without limit a page holds as many Services as fit about 8 KB, with at most ${DEFAULT_PAGE_PODS} pod names each. Set include_unmeshed to also list Services with no meshed pod (includeUnmeshed is its deprecated alias). Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.`,
+    `List Kubernetes Services whose pods are meshed by Linkerd, with meshed/total pod counts, proxy versions, the workloads (Deployment, StatefulSet, ...) behind them, and partially meshed Services flagged (partiallyMeshed: some pods lack a proxy, usually not restarted after injection was enabled). Use it to see what is in the mesh, to find Services that are only partly meshed, or to pick a Service name for the policy and metrics tools. Output is paged and sorted by namespace and name (summary and totalServices count every page): pass nextCursor back as cursor for more; without limit a page holds as many Services as fit about 8 KB, with at most ${DEFAULT_PAGE_PODS} pod names each. Mirrored and federated Services of linked clusters (Linkerd multicluster) are listed too, with mirror saying the kind and the cluster they come from. Set include_unmeshed to also list Services with no meshed pod (includeUnmeshed is its deprecated alias). Examples: {"namespace": "emojivoto"}; {"limit": 50}; {"cursor": "<nextCursor>"}.`,
   inputSchema: {
     namespace: namespaceArg().optional().describe(
       'Only this namespace, e.g. "emojivoto"; all namespaces when omitted',

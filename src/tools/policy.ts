@@ -182,6 +182,8 @@ const PORT_RESULT = z.object({
   }).nullable(),
   notes: z.array(z.string()),
 });
+const CROSS_VERDICT = z.enum(["allowed", "denied", "partial", "audit", "undetermined", "unknown"])
+  .describe("A policy decision, or unknown when the cluster's state is not available");
 const PORT_DECISION = z.object({
   port: z.number(),
   name: z.string().optional(),
@@ -220,6 +222,52 @@ const ANALYZE_OUTPUT = {
   ),
   notes: z.array(z.string()).optional().describe(
     "Limits of the data behind this answer, e.g. RBAC forbade cluster-wide reads and only the source and target namespaces were read; absent when none",
+  ),
+  crossCluster: z.object({
+    mirror: z.string().describe("The mirror or federated Service called, namespace/name"),
+    kind: z.enum(["gateway", "remote-discovery", "federated"]),
+    verdict: CROSS_VERDICT,
+    members: z.array(z.object({
+      targetCluster: z.string().describe(
+        "The cluster the call lands in (the Link's targetClusterName; this cluster for a federated Service's local member)",
+      ),
+      served: z.boolean().describe("This server reads that cluster, so its policy decided"),
+      mode: z.enum(["gateway", "remote-discovery", "local"]).describe(
+        "gateway: through the target cluster's gateway; remote-discovery: pod-to-pod; local: this cluster",
+      ),
+      remoteService: z.string().describe("The Service called there, namespace/name"),
+      clientIdentity: z.string().nullable().describe(
+        "The mTLS identity the target's inbound policy sees: the gateway's in gateway mode, the source's pod-to-pod",
+      ),
+      clientIps: z.array(z.string()).optional().describe(
+        "The client addresses that policy sees (gateway pod IPs, or the source's pod IPs); absent when unknown",
+      ),
+      gateway: z.object({
+        address: z.string().optional(),
+        port: z.number(),
+        identity: z.string().optional().describe("The Link's gatewayIdentity"),
+        verdict: CROSS_VERDICT.optional().describe(
+          "The gateway's own inbound policy for the source's identity",
+        ),
+        reason: z.string().optional(),
+      }).optional(),
+      remoteTargets: z.array(z.object({
+        workload: z.string(),
+        pods: z.number(),
+        meshedPods: z.number(),
+      })).describe("The workloads behind the remote Service"),
+      verdict: CROSS_VERDICT,
+      ports: z.array(z.object({
+        port: z.number(),
+        name: z.string().optional(),
+        decision: DECISION,
+        server: z.string(),
+      })).optional(),
+      reason: z.string(),
+    })),
+    notes: z.array(z.string()).optional(),
+  }).optional().describe(
+    "Present when the target is a multicluster mirror or federated Service: each cluster the call reaches, the path, the client identity and IP the remote policy sees, and that policy's verdict (unknown when this server does not serve that cluster)",
   ),
 };
 
@@ -317,7 +365,7 @@ function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OU
     name: "analyze_connectivity",
     title: "Policy: Analyze connectivity",
     description:
-      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}. Clients without a Service: name the source with source_workload ("deployment/vote-bot"), source_pod, source_service_account, or source_ip (an unmeshed client such as an ingress controller or node). Verdicts: allowed, denied, partial (some ports, routes or pods), audit (allowed only by audit mode), undetermined (e.g. a NetworkAuthentication when pod IPs are unknown, as with manifests). Routes from manifests carry no status: a valid Server parentRef counts as attached unless status says Accepted=False.',
+      'Answers "can Service A talk to Service B, and if not, why?" exactly as Linkerd\'s policy controller and proxy would decide it: for each target port, the Server (or default policy) in force, the routes, the decision, the authorization that allows it or why none does, and the smallest change (YAML) that would allow it. Use it when a request fails with 403/connection refused, before changing policies, or to check a new AuthorizationPolicy. Example: {"source_namespace": "emojivoto", "source_service": "web-svc", "target_service": "emoji-svc", "target_port": 8080}. Clients without a Service: name the source with source_workload ("deployment/vote-bot"), source_pod, source_service_account, or source_ip (an unmeshed client such as an ingress controller or node). Verdicts: allowed, denied, partial (some ports, routes or pods), audit (allowed only by audit mode), undetermined (e.g. a NetworkAuthentication when pod IPs are unknown, as with manifests). Routes from manifests carry no status: a valid Server parentRef counts as attached unless status says Accepted=False. Multicluster: when the target is a mirror (e.g. "books-east") or a federated Service ("books-federated"), crossCluster says which cluster and remote workloads each call reaches, the path (gateway or pod-to-pod) and the client the remote policy sees (the gateway\'s identity and IP in gateway mode, the source\'s own pod-to-pod), with that cluster\'s verdict (unknown when this server does not serve it).',
     inputSchema: ANALYZE_INPUT,
     outputSchema: ANALYZE_OUTPUT,
     annotations: READ_ONLY,
@@ -332,6 +380,21 @@ function analyzeConnectivity(): ToolSpec<typeof ANALYZE_INPUT, typeof ANALYZE_OU
         ...(args.source_namespace ? [args.source_namespace] : []),
         targetNamespace,
       ]);
+      const target = { namespace: targetNamespace, service: args.target_service };
+      // a mirror or federated Service: decided by the policy of the cluster it leads to
+      const mc = await import("../multicluster/remote_access.ts");
+      const cross = await mc.crossClusterAccess(deps, {
+        idx,
+        source,
+        target,
+        ...(args.target_port !== undefined ? { port: args.target_port } : {}),
+        signal: ctx.signal,
+      });
+      if (cross) {
+        const r = mc.crossClusterAnswer(cross, target, idx.model.version.text);
+        const explanation = r.explanation + notes.map((n) => `\nNote: ${n}`).join("");
+        return ok({ ...r, explanation, ...(notes.length ? { notes } : {}) });
+      }
       return guarded(() => {
         const r = d.analyzeAccess(idx, {
           source,

@@ -16,14 +16,21 @@ Deno.test("createDemoSource() describes the demo mesh", () => {
   assert.equal(src.kind, "demo");
   assert.equal(
     src.describe(),
-    "embedded demo mesh (linkerd edge-26.8.3 control plane, viz, emojivoto, booksapp)",
+    "embedded demo mesh, west cluster (linkerd edge-26.8.3 control plane, viz, emojivoto, booksapp, Link to east)",
   );
 });
 
 Deno.test("createDemoSource() has the control plane, viz and both apps", async () => {
   const src = createDemoSource();
   const namespaces = (await src.list("namespaces")).map((n) => n.metadata.name);
-  assert.deepEqual(namespaces, ["linkerd", "linkerd-viz", "emojivoto", "booksapp"]);
+  assert.deepEqual(namespaces, [
+    "linkerd",
+    "linkerd-viz",
+    "emojivoto",
+    "booksapp",
+    "linkerd-multicluster",
+    "test",
+  ]);
   const deployments = (await src.list("deployments")).map((d) =>
     `${d.metadata.namespace}/${d.metadata.name}`
   );
@@ -60,7 +67,9 @@ Deno.test("createDemoSource() has a Server in audit mode with no policy yet", as
 
 Deno.test("createDemoSource() runs every pod ready and meshed", () => {
   const all = pods();
-  assert.equal(all.length, 18);
+  // 18 of the control plane, viz and the apps; the gateway, the local service mirror and
+  // the controller of the Link to east; frontend
+  assert.equal(all.length, 22);
   const ips = new Set<string>();
   for (const pod of all) {
     const name = `${pod.metadata.namespace}/${pod.metadata.name}`;

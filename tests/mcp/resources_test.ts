@@ -141,7 +141,7 @@ Deno.test("completions: namespaces, endpoints, ports and the template's namespac
       ref: { type: "ref/resource", uri: "linkerd://namespaces/{namespace}/policy" },
       argument: { name: "namespace", value: "linkerd" },
     });
-    assert.deepEqual(tpl.completion.values, ["linkerd", "linkerd-viz"]);
+    assert.deepEqual(tpl.completion.values, ["linkerd", "linkerd-multicluster", "linkerd-viz"]);
     assert.equal(tpl.completion.hasMore, false);
     const none = await client.complete({
       ref: { type: "ref/prompt", name: "no_such_prompt" },

@@ -534,10 +534,12 @@ Deno.test("check_mesh_health degrades an extension namespace that RBAC does not 
       );
     }
     // The control-plane checks are those of a full read (the data plane degrades as usual).
+    // (this answer is over the 8 KB budget: the tool drops the passed checks' hints and
+    // shortens their messages, see its note)
     const core = (rep: HealthReport) =>
       rep.checks.filter((c) =>
         !["linkerd-viz", "linkerd-multicluster", "linkerd-data-plane"].includes(c.category)
-      );
+      ).map((c) => c.status === "ok" ? { ...c, hint: "", message: c.message.slice(0, 39) } : c);
     assert.deepEqual(core(r), core(full));
   });
   await t.step("a namespace answered with 404 degrades too", async () => {

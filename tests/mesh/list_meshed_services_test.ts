@@ -301,3 +301,36 @@ Deno.test("list_meshed_services takes include_unmeshed, and includeUnmeshed as i
   const desc = (spec.inputSchema as Record<string, { description?: string }>)["includeUnmeshed"];
   assert.match(desc?.description ?? "", /Deprecated: use include_unmeshed/);
 });
+
+Deno.test("list_meshed_services lists mirrored and federated Services with the cluster they come from", async () => {
+  const { eastMirrors } = await import("../multicluster/_fixtures.ts");
+  const booksapp = [
+    service("booksapp", "books", { app: "books" }),
+    appPod("booksapp", "books-1", { app: "books" }),
+    ...eastMirrors(),
+  ];
+  const r = await list(booksapp);
+  assert.deepEqual(
+    r.services.map((s) => [s.service, s.meshedPods, s.mirror ?? null]),
+    [
+      // sorted by name as ever; the probe Service of the gateway is not a service of the mesh
+      ["authors-east", 0, { kind: "remote-discovery", cluster: "east", remoteService: "authors" }],
+      ["books", 1, null],
+      ["books-east", 0, { kind: "gateway", cluster: "east", remoteService: "books" }],
+      ["webapp-federated", 0, {
+        kind: "federated",
+        members: ["webapp@east"],
+        localMember: "webapp",
+      }],
+    ],
+  );
+  assert.equal(r.summary.mirrored, 3);
+  assert.equal(r.totalServices, 4);
+  // the existing counts keep their meaning: mirrors select no local pod
+  assert.equal(r.summary.withoutPods, 4);
+  assert.equal(r.summary.fullyMeshed, 1);
+  // a namespace without mirrors has no mirrored count
+  const plain = await list(shop());
+  assert.equal(plain.summary.mirrored, undefined);
+  assert.ok(plain.services.every((s) => s.mirror === undefined));
+});

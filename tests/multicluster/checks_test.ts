@@ -65,13 +65,14 @@ Deno.test("multicluster checks: a healthy Link to east with its gateway alive", 
   const trust = byName(r, "clusters share trust anchors");
   assert.match(
     trust.message,
-    /^Not checked: .*east.*never reads Secrets; this cluster trusts 1 anchor/,
+    /^Not checked: the trust anchors of east are read from their ConfigMaps only when this server serves those clusters too .*; this cluster trusts 1 anchor/,
   );
+  assert.match(trust.hint, /--manifests east=PATH/);
   assert.match(trust.hint, /kubectl --context=east -n linkerd get cm linkerd-identity-trust-roots/);
   const eps = byName(r, "all mirror services have endpoints");
   assert.match(
     eps.message,
-    /^Not checked: .*Endpoints.*1 gateway mirror Service found \(booksapp\/books-east\)/,
+    /^1 gateway mirror has ready endpoints; 1 remote-discovery mirror needs none \(the destination controller resolves them/,
   );
   assert.match(
     byName(r, "mirror services are consistent with their Links").message,
@@ -243,4 +244,103 @@ Deno.test("multicluster checks: trust-anchor copies that differ locally are told
   // the golden's own copies agree
   const same = byName(await report(linkedCluster()), "clusters share trust anchors");
   assert.doesNotMatch(same.message, /differs/);
+});
+
+Deno.test("multicluster checks: gateway mirror Endpoints as the service mirror writes them", async (t) => {
+  const { eastMirrorEndpoints } = await import("./_fixtures.ts");
+  const eps = async (endpoints: KubeObject[], kind: "live" | "manifests" = "live") =>
+    byName(
+      await report(linkedCluster({ endpoints }), undefined, kind),
+      "all mirror services have endpoints",
+    );
+  await t.step("ready addresses at the gateway: ok", async () => {
+    const c = await eps([eastMirrorEndpoints("ready")]);
+    assert.equal(c.status, "ok", c.message);
+  });
+  await t.step("only not-ready addresses (gateway probe failing): error", async () => {
+    const c = await eps([eastMirrorEndpoints("not-ready")]);
+    assert.equal(c.status, "error");
+    assert.match(
+      c.message,
+      /booksapp\/books-east has only not-ready addresses \(172\.18\.0\.5\): .*gateway of east fails its probe/,
+    );
+    assert.match(c.hint, /multicluster gateways/);
+  });
+  await t.step("no subsets (exported Service empty): error", async () => {
+    const c = await eps([eastMirrorEndpoints("empty")]);
+    assert.equal(c.status, "error");
+    assert.match(c.message, /booksapp\/books-east has no endpoints \(the exported Service in east/);
+  });
+  await t.step("no Endpoints object on a live cluster: error", async () => {
+    const c = await eps([]);
+    assert.equal(c.status, "error");
+    assert.match(c.message, /booksapp\/books-east has no Endpoints/);
+  });
+  await t.step("manifests hold no Endpoints: not checked, said so", async () => {
+    const c = await eps([], "manifests");
+    assert.equal(c.status, "ok");
+    assert.match(
+      c.message,
+      /Endpoints of 1 gateway mirror not checked: manifests test holds no Endpoints/,
+    );
+  });
+  await t.step("addresses that are not the Link's gateway: warning", async () => {
+    const c = await eps([eastMirrorEndpoints("ready", "10.9.9.9")]);
+    assert.equal(c.status, "warning");
+    assert.match(c.message, /books-east points at 10\.9\.9\.9, not the Link's gateway address/);
+  });
+});
+
+Deno.test("check_mesh_health fits its default answer in 8 KB; category gives one category in full", async () => {
+  const { meshTools } = await import("../../src/tools/mesh.ts");
+  const { runTool } = await import("../../src/tools/_spec.ts");
+  const { testDeps } = await import("../_helpers.ts");
+  const { meshObjects } = await import("../mesh/_fixtures.ts");
+  const spec = meshTools().find((t) => t.name === "check_mesh_health")!;
+  // viz, multicluster with a Link, and a control plane: about 30 checks, over 8 KB in full
+  const objects = [
+    ...linkedCluster(),
+    ...meshObjects({ viz: true }).filter((o) => o.metadata.namespace === "linkerd-viz"),
+  ];
+  const cluster = new MemorySource(objects, { kind: "live", description: "big test" });
+  const deps = testDeps(objects, { cluster, prom: probeProm({ east: 1 }).prom });
+  const bytes = (d: Record<string, unknown>) =>
+    new TextEncoder().encode(JSON.stringify(d)).length +
+    new TextEncoder().encode(spec.text!(d)).length;
+  const all = await runTool(spec, {}, deps);
+  assert.ok(all.ok, !all.ok ? all.error : "");
+  // deno-lint-ignore no-explicit-any
+  const d = all.data as any;
+  assert.ok(bytes(d) <= 8192, `${bytes(d)} B`);
+  assert.match(d.note, /^To fit the answer, \d+ passed checks have no hint/);
+  assert.ok(d.checks.length >= 25, `${d.checks.length} checks`);
+  // deno-lint-ignore no-explicit-any
+  const okHints = d.checks.filter((c: any) => c.status === "ok").map((c: any) => c.hint);
+  assert.ok(okHints.filter((h: string) => h === "").length >= 20, JSON.stringify(okHints));
+  // bare docs links go first
+  assert.ok(okHints.every((h: string) => !/^https:\/\/linkerd\.io\/2\/checks\/#[\w-]+$/.test(h)));
+  // the full report is over the budget, which is why
+  const full = checkMeshHealth(
+    await loadHealthInput(cluster, { namespace: "linkerd", vizNamespace: "linkerd-viz" }),
+    NOW,
+  );
+  assert.ok(bytes({ ...full }) > 8192 - 400, `${bytes({ ...full })} B`);
+
+  const one = await runTool(spec, { category: "linkerd-multicluster" }, deps);
+  assert.ok(one.ok, !one.ok ? one.error : "");
+  // deno-lint-ignore no-explicit-any
+  const m = one.data as any;
+  // deno-lint-ignore no-explicit-any
+  assert.deepEqual([...new Set(m.checks.map((c: any) => c.category))], ["linkerd-multicluster"]);
+  // deno-lint-ignore no-explicit-any
+  assert.ok(m.checks.every((c: any) => c.hint.includes("https://linkerd.io/2/checks/#")));
+  assert.equal(m.note, undefined);
+  assert.equal(m.healthy, d.healthy);
+
+  const bad = await runTool(spec, { category: "linkerd-nothing" }, deps);
+  assert.equal(bad.ok, false);
+  assert.match(
+    !bad.ok ? bad.error : "",
+    /No check in category "linkerd-nothing"; the categories checked are .*"linkerd-multicluster"/,
+  );
 });

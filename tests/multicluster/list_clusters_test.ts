@@ -227,18 +227,33 @@ Deno.test("list_clusters: a kubeconfig that cannot be parsed is said, without it
   }
 });
 
-Deno.test("list_clusters on the demo: the single source is the one cluster, with no Links", async () => {
+Deno.test("list_clusters on the demo: the single source (west) is the one cluster, its Link to east not served", async () => {
   const d = await call(testDeps([], { cluster: createDemoSource() }));
-  assert.deepEqual(d.clusters, [{
+  assert.equal(d.clusters.length, 1);
+  const { links, ...cluster } = d.clusters[0];
+  assert.deepEqual(cluster, {
     name: "demo",
     default: true,
     serving: true,
     linkName: "demo",
     reachable: true,
-    links: [],
-  }]);
+  });
+  assert.equal(links.length, 1);
+  assert.equal(links[0].targetClusterName, "east");
+  assert.equal(links[0].mode, "gateway");
+  assert.equal(links[0].gatewayAddress, "172.19.0.100");
+  assert.equal(links[0].servedAs, null);
+  assert.deepEqual(links[0].mirroredServices, {
+    gateway: 1,
+    remoteDiscovery: 1,
+    federated: 1,
+    total: 3,
+  });
   assert.equal(d.dataSource.kind, "demo");
-  assert.match(d.summary, /^One cluster "demo" \(.*demo.*\); "demo" holds no multicluster Links$/i);
+  assert.match(
+    d.summary,
+    /^One cluster "demo" \(.*demo.*\); "demo" links to east \(gateway, not served here\)$/i,
+  );
 });
 
 Deno.test("list_clusters on manifests lists their Links", async () => {

@@ -27,6 +27,10 @@
  *   mTLS).
  * - linkerd-viz: viz `web` → `metrics-api` 0.5 rps, `metrics-api` → `prometheus` 1 rps, and
  *   Prometheus scraping the control-plane and viz admin ports every 10 s.
+ * - linkerd-multicluster: the service mirror of the Link to east probes east's gateway every
+ *   3 s, always alive (`gateway_alive` 1), p95 about 9 ms ({@linkcode gatewayProbeSeries}).
+ *   The multicluster workloads and west's `frontend` carry no request traffic in the
+ *   recording (east, which frontend calls, has no Prometheus in the demo).
  *
  * Series carry the labels Linkerd's proxies and viz's Prometheus relabelling give them
  * (linkerd-semantics.md §4), inbound ones with `target_port`; besides the responses and
@@ -559,9 +563,96 @@ function tlsOf(e: Edge): Record<string, string> {
     : { tls: "no_identity", no_tls_reason: "no_tls_from_remote" };
 }
 
-/** Every series of the demo's traffic. */
+/**
+ * The service mirror of west's Link to east (`linkerd-multicluster/controller-east`, its
+ * pod's IP in the demo): its gateway probes, scraped on its admin port by viz's
+ * `linkerd-multicluster-controller` job (which names the container `component`).
+ */
+export const GATEWAY_PROBE = {
+  targetCluster: "east",
+  instance: "10.42.2.16:9999",
+  /** Seconds between probes (the Link's `probeSpec.period`, 3s). */
+  period: 3,
+  /** Probe latency to east's gateway (cumulative fraction at the probe buckets, ms). */
+  cdf: { 1: 0, 2: .1, 3: .4, 4: .7, 5: .85, 10: .98, 20: 1 } as Cdf,
+  mean: 4,
+} as const;
+
+/** `gateway_probe_latency_ms` buckets of linkerd2's service mirror (multicluster/service-mirror/metrics.go). */
+export const PROBE_BUCKETS = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  10,
+  20,
+  30,
+  40,
+  50,
+  100,
+  200,
+  300,
+  400,
+  500,
+  1000,
+  2000,
+  3000,
+  4000,
+  5000,
+  10000,
+  20000,
+  30000,
+  40000,
+  50000,
+] as const;
+
+/** The service mirror's probe series: `gateway_alive`, `gateway_probes_total`, `gateway_probe_latency_ms`. */
+export function gatewayProbeSeries(): DemoSeries[] {
+  const p = GATEWAY_PROBE;
+  const labels = {
+    job: "linkerd-multicluster-controller",
+    instance: p.instance,
+    component: "controller",
+    "target_cluster_name": p.targetCluster,
+  };
+  const rate = 1 / p.period;
+  return [
+    { metric: "gateway_alive", labels, perSecond: () => 1, gauge: true, base: 0, history: "day" },
+    {
+      metric: "gateway_probes_total",
+      labels: { ...labels, "probe_successful": "true" },
+      perSecond: () => rate,
+      base: 100,
+      history: "day",
+    },
+    ...[...PROBE_BUCKETS, Infinity].map((le): DemoSeries => ({
+      metric: "gateway_probe_latency_ms_bucket",
+      labels: { ...labels, le: le === Infinity ? "+Inf" : String(le) },
+      perSecond: () => rate * (le === Infinity ? 1 : cdfAt(p.cdf, le)),
+      base: 0,
+      history: "day",
+    })),
+    {
+      metric: "gateway_probe_latency_ms_count",
+      labels,
+      perSecond: () => rate,
+      base: 0,
+      history: "day",
+    },
+    {
+      metric: "gateway_probe_latency_ms_sum",
+      labels,
+      perSecond: () => rate * p.mean,
+      base: 0,
+      history: "day",
+    },
+  ];
+}
+
+/** Every series of the demo's traffic (with the service mirror's gateway probes). */
 export function demoSeries(edges: readonly Edge[] = demoEdges()): DemoSeries[] {
-  const out: DemoSeries[] = [];
+  const out: DemoSeries[] = [...gatewayProbeSeries()];
   const inboundConns = new Map<string, { wl: Workload; n: number; read: number; write: number }>();
   for (const e of edges) {
     const dst = e.to.workload;
@@ -772,7 +863,12 @@ function family(metric: string): { name: string; type: string } {
   if (metric.startsWith("response_latency_ms")) {
     return { name: "response_latency_ms", type: "histogram" };
   }
-  if (metric === "tcp_open_connections") return { name: metric, type: "gauge" };
+  if (metric.startsWith("gateway_probe_latency_ms")) {
+    return { name: "gateway_probe_latency_ms", type: "histogram" };
+  }
+  if (metric === "tcp_open_connections" || metric === "gateway_alive") {
+    return { name: metric, type: "gauge" };
+  }
   return { name: metric.replace(/_total$/, ""), type: "counter" };
 }
 

@@ -223,6 +223,11 @@ export interface RealKubeOptions {
   apiserverArgs?: string[];
   /** How long to wait for each process to get ready. Default 120 s (a loaded 2-core CI box). */
   readyTimeoutMs?: number;
+  /**
+   * The Service IP range (`--service-cluster-ip-range`); default {@linkcode SERVICE_CIDR}.
+   * The demo's east cluster has its ClusterIPs in `10.53.0.0/16`.
+   */
+  serviceCidr?: string;
 }
 
 function freePort(): number {
@@ -399,6 +404,37 @@ function kubeconfigText(url: string, caPem: string, name: string, token: string)
   });
 }
 
+/** One context of {@linkcode multiContextKubeconfig}: a server, its CA and a token. */
+export interface KubeconfigContext {
+  /** The context's name (also its cluster's and user's). */
+  name: string;
+  /** `https://127.0.0.1:PORT`. */
+  url: string;
+  caPem: string;
+  token: string;
+}
+
+/**
+ * The text of one kubeconfig with a context per entry, each with its own cluster (server
+ * and CA) and user (token); the current context is `current`, else the first.
+ */
+export function multiContextKubeconfig(
+  contexts: readonly KubeconfigContext[],
+  current?: string,
+): string {
+  return stringifyYaml({
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": current ?? contexts[0]?.name ?? "",
+    clusters: contexts.map((c) => ({
+      name: c.name,
+      cluster: { server: c.url, "certificate-authority-data": btoa(c.caPem) },
+    })),
+    users: contexts.map((c) => ({ name: c.name, user: { token: c.token } })),
+    contexts: contexts.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name } })),
+  });
+}
+
 /** `/api/v1/namespaces/ns/pods`-style collection path for an object. */
 export function collectionPath(r: ResourceType, version: string, namespace?: string): string {
   const prefix = r.group ? `/apis/${r.group}/${version}` : `/api/${version}`;
@@ -528,7 +564,7 @@ export async function startRealKube(opts: RealKubeOptions = {}): Promise<RealKub
       `--service-account-signing-key-file=${dir}/sa.key`,
       `--token-auth-file=${dir}/tokens.csv`,
       "--authorization-mode=RBAC",
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
       // No controller-manager runs: nothing would create the service-account tokens.
       "--disable-admission-plugins=ServiceAccount",
       "--endpoint-reconciler-type=none",

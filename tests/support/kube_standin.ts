@@ -57,9 +57,16 @@ export interface StandinOptions {
   /**
    * Namespaces and resources (plural or `plural.group`) answered with 403. A forbidden
    * namespace also forbids all-namespace lists of namespaced resources, as RBAC would.
-   * With `verbs` (`get`, `list`, `watch`), only those verbs are forbidden.
+   * With `verbs` (`get`, `list`, `watch`), only those verbs are forbidden. With
+   * `exceptNames`, requests naming one of those objects are allowed, as RBAC `resourceNames`
+   * grant them: a get by name, a list or watch with `fieldSelector=metadata.name=NAME`.
    */
-  forbidden?: { namespaces?: string[]; resources?: string[]; verbs?: string[] };
+  forbidden?: {
+    namespaces?: string[];
+    resources?: string[];
+    verbs?: string[];
+    exceptNames?: string[];
+  };
   /**
    * Not served (404), each as `plural.group` (all versions, e.g. `servers.policy.linkerd.io`),
    * `group/version` or `group/version/plural` (core group: `v1/pods`).
@@ -200,6 +207,11 @@ function notFoundPath(): Response {
   return status(404, "NotFound", "the server could not find the requested resource");
 }
 
+/** The NAME of a `fieldSelector=metadata.name=NAME` (the only field selector served). */
+function fieldSelectedName(url: URL): string | undefined {
+  return url.searchParams.get("fieldSelector")?.match(/^metadata\.name==?([^,=!]+)$/)?.[1];
+}
+
 /** An open watch. */
 interface Watcher {
   key: ResourceKey;
@@ -304,8 +316,10 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     return !unserved.has(qualified) && !unserved.has(gv) && !unserved.has(`${gv}/${r.plural}`);
   }
 
-  function forbidden(route: Route, verb: string): Response | undefined {
+  function forbidden(route: Route, verb: string, url: URL): Response | undefined {
     const r = RESOURCES[route.key];
+    const named = route.name ?? fieldSelectedName(url);
+    if (named !== undefined && opts.forbidden?.exceptNames?.includes(named)) return undefined;
     const qualified = route.group ? `${r.plural}.${route.group}` : r.plural;
     const resources = opts.forbidden?.resources ?? [];
     const namespaces = opts.forbidden?.namespaces ?? [];
@@ -350,9 +364,15 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
         return status(400, "BadRequest", `unable to parse requirement: ${(err as Error).message}`);
       }
     }
+    const fields = url.searchParams.get("fieldSelector");
+    const byName = fieldSelectedName(url);
+    if (fields && byName === undefined) {
+      return status(400, "BadRequest", `field label not supported by the stand-in: ${fields}`);
+    }
     return from.filter((o) =>
       (route.namespace === undefined || o.metadata.namespace === route.namespace) &&
-      (!selector || matchesSelector(selector, o.metadata.labels))
+      (!selector || matchesSelector(selector, o.metadata.labels)) &&
+      (byName === undefined || o.metadata.name === byName)
     );
   }
 
@@ -564,7 +584,7 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
     if (route === "unknown" || !isServed(route)) return notFoundPath();
     const isWatch = ["1", "true"].includes(url.searchParams.get("watch") ?? "");
     const verb = route.name !== undefined ? "get" : isWatch ? "watch" : "list";
-    const denied = forbidden(route, verb);
+    const denied = forbidden(route, verb, url);
     if (denied) return denied;
     if (route.name !== undefined) return get(route);
     return isWatch ? watch(route, url) : list(route, url);
@@ -769,12 +789,17 @@ function standinKubeconfig(
 }
 
 if (import.meta.main) {
-  // `deno run -A tests/support/kube_standin.ts [PODS]`: serves a synthetic cluster, prints
-  // `{"url","kubeconfigPath"}` on one line, and stops when stdin closes.
+  // `deno run -A tests/support/kube_standin.ts [PODS] [chart-rbac]`: serves a synthetic
+  // cluster, prints `{"url","kubeconfigPath"}` on one line, and stops when stdin closes.
+  // `chart-rbac`: ConfigMaps readable by name only (the Helm chart's Role).
   const { syntheticCluster } = await import("./synthetic.ts");
+  const { LINKERD_CONFIGMAPS } = await import("../../src/kube/state.ts");
   const pods = Number(Deno.args[0] ?? 100);
   const api = await startStandin({
     objects: syntheticCluster({ pods, services: Math.max(1, Math.round(pods / 5)) }),
+    ...(Deno.args[1] === "chart-rbac"
+      ? { forbidden: { resources: ["configmaps"], exceptNames: [...LINKERD_CONFIGMAPS] } }
+      : {}),
   });
   Deno.stdout.writeSync(
     new TextEncoder().encode(

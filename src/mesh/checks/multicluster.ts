@@ -3,9 +3,11 @@
  * (linkerd2 `multicluster/cmd/check.go`): the Link CRD and its served versions, Links
  * valid, a service-mirror controller per Link available and not crash-looping, the
  * gateway probes alive (`gateway_alive`, when a Prometheus reading is given), the probe
- * and mirror Services consistent with the Links, and what cannot be checked without
- * reading Secrets (the linked clusters' trust anchors) or Endpoints (not read by this
- * server), said as such.
+ * and mirror Services consistent with the Links, the gateway mirrors' Endpoints, and,
+ * for each Link whose target cluster this server serves too, the two clusters' trust
+ * anchors (from their ConfigMaps; Secrets are never read) and the Services mirrored from
+ * it (exist, exported by the Link's selectors, ready endpoints there). What cannot be
+ * checked (a target this server does not serve) is said as such, with how to serve it.
  *
  * @module
  */
@@ -16,12 +18,20 @@ import type { PromClient } from "../../metrics/prom_client.ts";
 import {
   classifyMirror,
   CLUSTER_NAME_LABEL,
+  judgeMirrorEndpoints,
+  judgeRemoteServices,
   type LinkInfo,
   mirrorConsistency,
   type MirroredService,
+  objectKey,
   parseLink,
+  type RemoteServiceVerdict,
 } from "../../multicluster/links.ts";
-import { compareTrustAnchors } from "../../multicluster/trust.ts";
+import {
+  compareTrustAnchors,
+  judgeLinkedAnchors,
+  shortFingerprint,
+} from "../../multicluster/trust.ts";
 import type { Pod } from "../pods.ts";
 import { parseTrustBundle } from "../trust.ts";
 import { namespaceExists } from "./control_plane.ts";
@@ -319,42 +329,132 @@ function controllerChecks(input: HealthInput, links: readonly LinkInfo[]): Check
   return checks;
 }
 
-/** `clusters share trust anchors`: only the local side can be read from ConfigMaps. */
-function trustAnchorCheck(input: HealthInput, links: readonly LinkInfo[]): Check {
-  const roots = input.configMaps.find((c) => c.metadata.name === "linkerd-identity-trust-roots");
+/**
+ * A cluster's trust-anchor PEM from its ConfigMaps: `linkerd-identity-trust-roots`
+ * (`ca-bundle.crt`, what the proxies use), else `identityTrustAnchorsPEM` in
+ * `linkerd-config`'s values. Never from a Secret.
+ */
+export function anchorsPemOf(configMaps: readonly KubeObject[]): string | undefined {
+  const roots = configMaps.find((c) => c.metadata.name === "linkerd-identity-trust-roots");
   const pem = roots?.data?.["ca-bundle.crt"];
-  const local = pem ? parseTrustBundle(pem).anchors : [];
-  let ours = local.length
-    ? `this cluster trusts ${plural(local.length, "anchor")} (SHA-256 ${
-      sample(local.map((a) => a.fingerprint256.slice(0, 23)), 2)
-    }…)`
-    : "this cluster's trust anchors are not known (no linkerd-identity-trust-roots ConfigMap)";
-  // `linkerd multicluster check` compares linkerd-config's copy; trust-manager may manage
-  // the ConfigMap instead, so a difference is told, not judged.
-  let legacy: string | undefined;
+  if (pem && pem.includes("BEGIN CERTIFICATE")) return pem;
+  return legacyAnchorsOf(configMaps);
+}
+
+function legacyAnchorsOf(configMaps: readonly KubeObject[]): string | undefined {
   try {
-    const config = input.configMaps.find((c) => c.metadata.name === "linkerd-config");
+    const config = configMaps.find((c) => c.metadata.name === "linkerd-config");
     const values = parseYaml(config?.data?.["values"] ?? "") as Record<string, unknown> | null;
     const v = values?.["identityTrustAnchorsPEM"];
-    if (typeof v === "string" && v.includes("BEGIN CERTIFICATE")) legacy = v;
+    if (typeof v === "string" && v.includes("BEGIN CERTIFICATE")) return v;
   } catch {
     // reported by the linkerd-config check
   }
+  return undefined;
+}
+
+/** How to make a Link's target readable by this server. */
+function serveHint(target: string): string {
+  return `serve ${target} too: its kubeconfig context (--context picks the default; every context of the kubeconfig is served by name), or --manifests ${target}=PATH, or a linkName: ${target} for the cluster in LINKERD_MCP_CONFIG`;
+}
+
+/**
+ * `clusters share trust anchors`: this cluster's anchors (ConfigMaps) against those of
+ * each linked cluster this server serves (its ConfigMaps too; the Link's credentials
+ * Secret, which `linkerd multicluster check` uses, is never read).
+ */
+function trustAnchorCheck(input: HealthInput, links: readonly LinkInfo[]): Check {
+  const name = "clusters share trust anchors";
+  const anchor = "l5d-multicluster-clusters-share-anchors";
+  const pem = input.configMaps.find((c) => c.metadata.name === "linkerd-identity-trust-roots")
+    ?.data?.["ca-bundle.crt"];
+  const localPem = anchorsPemOf(input.configMaps);
+  const local = localPem ? parseTrustBundle(localPem).anchors : [];
+  let ours = local.length
+    ? `this cluster trusts ${plural(local.length, "anchor")} (SHA-256 ${
+      sample(local.map((a) => shortFingerprint(a.fingerprint256)), 2)
+    })`
+    : "this cluster's trust anchors are not known (no linkerd-identity-trust-roots ConfigMap)";
+  // `linkerd multicluster check` compares linkerd-config's copy; trust-manager may manage
+  // the ConfigMap instead, so a difference is told, not judged.
+  const legacy = legacyAnchorsOf(input.configMaps);
   if (pem && legacy && !compareTrustAnchors(pem, legacy).same) {
     ours +=
       "; identityTrustAnchorsPEM in linkerd-config (what linkerd multicluster check compares) differs from the linkerd-identity-trust-roots ConfigMap";
   }
-  const targets = links.map((l) => l.targetClusterName);
-  return notChecked(
-    "clusters share trust anchors",
-    `Not checked: the trust anchors of ${
-      sample(targets, 3)
-    } can only be read through each Link's credentials Secret, and this server never reads Secrets; ${ours}`,
-    "l5d-multicluster-clusters-share-anchors",
-    `Compare the fingerprints with each linked cluster's: kubectl --context=${
-      targets[0] ?? "TARGET"
-    } -n linkerd get cm linkerd-identity-trust-roots -o jsonpath='{.data.ca-bundle\\.crt}' | openssl x509 -noout -fingerprint -sha256, or run linkerd multicluster check`,
+  const targets = [...new Set(links.map((l) => l.targetClusterName))];
+  const byHand = (t: string) =>
+    `kubectl --context=${t} -n linkerd get cm linkerd-identity-trust-roots -o jsonpath='{.data.ca-bundle\\.crt}' | openssl x509 -noout -fingerprint -sha256`;
+  if (input.linkedClusters === undefined) {
+    return notChecked(
+      name,
+      `Not checked: the trust anchors of ${
+        sample(targets, 3)
+      } are read from their ConfigMaps only when this server serves those clusters too (this server never reads Secrets, such as a Link's credentials); ${ours}`,
+      anchor,
+      `To check it here, ${serveHint(targets[0] ?? "TARGET")}; or compare by hand: ${
+        byHand(targets[0] ?? "TARGET")
+      }`,
+    );
+  }
+  const judged: Array<{ status: Check["status"]; detail: string }> = [];
+  const unserved: string[] = [];
+  const unreadable: string[] = [];
+  for (const t of targets) {
+    const lc = input.linkedClusters.find((c) => c.target === t);
+    if (!lc || lc.cluster === undefined) {
+      if (lc?.error) unreadable.push(`${t} (${lc.error})`);
+      else unserved.push(t);
+      continue;
+    }
+    if (lc.error) {
+      unreadable.push(`${t} (cluster "${lc.cluster}": ${lc.error})`);
+      continue;
+    }
+    const remotePem = anchorsPemOf(lc.configMaps ?? []);
+    const v = judgeLinkedAnchors(
+      localPem,
+      remotePem,
+      lc.cluster === t ? t : `${t} (cluster "${lc.cluster}")`,
+    );
+    if (!remotePem) {
+      v.detail +=
+        ` (no linkerd-identity-trust-roots ConfigMap in its namespace "${lc.linkerdNamespace}")`;
+    }
+    judged.push(v);
+  }
+  const rank = { ok: 0, warning: 1, error: 2 } as const;
+  let status: Check["status"] = judged.reduce<Check["status"]>(
+    (w, j) => rank[j.status] > rank[w] ? j.status : w,
+    "ok",
   );
+  if (unreadable.length && status === "ok") status = "warning";
+  const bad = judged.filter((j) => j.status !== "ok").map((j) => j.detail);
+  const good = judged.filter((j) => j.status === "ok").map((j) => j.detail);
+  const parts = [
+    bad.length ? sample(bad, 3) : "",
+    good.length ? `same trust anchors as ${sample(good, 3)}` : "",
+    unreadable.length ? `could not read ${sample(unreadable, 3)}` : "",
+    unserved.length ? `not checked for ${sample(unserved, 3)} (not served by this server)` : "",
+    ours,
+  ].filter(Boolean);
+  const message = parts.join("; ");
+  const first = unserved[0];
+  const action = status === "error"
+    ? "Linked clusters must share a trust root: re-install or rotate the trust anchors so every cluster's linkerd-identity-trust-roots holds the same root, then restart the proxies"
+    : status === "warning"
+    ? "Finish the rotation so both bundles hold the same roots, or make the linked cluster readable; compare by hand: " +
+      byHand(targets[0] ?? "TARGET")
+    : first
+    ? `To check ${first} too, ${serveHint(first)}`
+    : "";
+  return {
+    name,
+    category: CAT,
+    status,
+    message,
+    hint: action ? `${action} (${checkUrl(anchor)})` : checkUrl(anchor),
+  };
 }
 
 /** An `ok` check that says what was not checked and how to check it by hand. */
@@ -461,18 +561,25 @@ function mirrorChecks(input: HealthInput, links: readonly LinkInfo[]): Check[] {
     .filter((m): m is MirroredService => m !== undefined && m.kind !== "probe-gateway");
   if (mirrors.length === 0) return [];
   const checks: Check[] = [];
-  const gatewayMirrors = mirrors.filter((m) => m.kind === "gateway");
-  if (gatewayMirrors.length) {
-    checks.push(notChecked(
-      "all mirror services have endpoints",
-      `Not checked: this server does not read Endpoints or EndpointSlices; ${
-        plural(gatewayMirrors.length, "gateway mirror Service")
-      } found (${sample(gatewayMirrors.map((m) => `${m.namespace}/${m.name}`), 3)})`,
-      "l5d-multicluster-services-endpoints",
-      "List them: kubectl get endpoints -A -l 'mirror.linkerd.io/mirrored-service=true,!multicluster.linkerd.io/remote-discovery'",
-    ));
-  }
+  const remote = remoteVerdicts(input, links, mirrors);
+  const endpoints = endpointsCheck(input, links, mirrors, remote);
+  if (endpoints) checks.push(endpoints);
   const { orphans, inconsistent } = mirrorConsistency(links, mirrors);
+  for (const { target, cluster, verdicts } of remote) {
+    const where = cluster === target ? target : `${target} (cluster "${cluster}")`;
+    for (const v of verdicts) {
+      if (v.exported === "missing") {
+        inconsistent.push(`${v.mirror} mirrors ${v.remote}, which does not exist in ${where}`);
+      } else if (v.exported === "unexported") {
+        inconsistent.push(
+          `${v.mirror}: ${v.remote} in ${where} no longer matches the Link's ${
+            selectorName(v.kind)
+          } (${v.selector ?? "none"})`,
+        );
+      }
+    }
+  }
+  const served = remote.filter((r) => r.verdicts.length).map((r) => r.target);
   checks.push(mkCheck(
     CAT,
     "all mirror services are part of a Link",
@@ -494,7 +601,11 @@ function mirrorChecks(input: HealthInput, links: readonly LinkInfo[]): Check[] {
       ? sample(inconsistent, 3)
       : `Gateway, remote-discovery and federated mirrors match their Links' settings (${
         countKinds(mirrors)
-      })`,
+      })${
+        served.length
+          ? `; the Services they mirror exist and are exported in ${sample(served, 3)}`
+          : ""
+      }`,
     {
       anchor: "l5d-multicluster-links-are-valid",
       action:
@@ -502,6 +613,157 @@ function mirrorChecks(input: HealthInput, links: readonly LinkInfo[]): Check[] {
     },
   ));
   return checks;
+}
+
+function selectorName(kind: RemoteServiceVerdict["kind"]): string {
+  return kind === "gateway"
+    ? "selector"
+    : kind === "remote-discovery"
+    ? "remoteDiscoverySelector"
+    : "federatedServiceSelector";
+}
+
+/** The verdicts on the Services each served linked cluster exports to this one. */
+function remoteVerdicts(
+  input: HealthInput,
+  links: readonly LinkInfo[],
+  mirrors: readonly MirroredService[],
+): Array<{ target: string; cluster: string; verdicts: RemoteServiceVerdict[] }> {
+  const out: Array<{ target: string; cluster: string; verdicts: RemoteServiceVerdict[] }> = [];
+  for (const lc of input.linkedClusters ?? []) {
+    if (!lc.remote || lc.cluster === undefined || lc.error) continue;
+    const link = links.find((l) => l.targetClusterName === lc.target);
+    if (!link) continue;
+    out.push({
+      target: lc.target,
+      cluster: lc.cluster,
+      verdicts: judgeRemoteServices(link, mirrors, lc.remote),
+    });
+  }
+  return out;
+}
+
+/**
+ * `all mirror services have endpoints`: the Endpoints the service mirror writes for each
+ * gateway mirror (pointing at the gateway; not ready while its probe fails), and, for
+ * linked clusters this server serves, the ready endpoints of the Services mirrored there
+ * (gateway, remote-discovery and federated members alike: pod-to-pod mirrors have no local
+ * Endpoints by design, the destination controller resolves them in their cluster).
+ */
+function endpointsCheck(
+  input: HealthInput,
+  links: readonly LinkInfo[],
+  mirrors: readonly MirroredService[],
+  remote: ReturnType<typeof remoteVerdicts>,
+): Check | undefined {
+  const name = "all mirror services have endpoints";
+  const anchor = "l5d-multicluster-services-endpoints";
+  const gatewayMirrors = mirrors.filter((m) => m.kind === "gateway");
+  const remoteKnown = remote.flatMap((r) =>
+    r.verdicts.filter((v) => v.exported !== "missing" && v.ready !== undefined).map((v) => ({
+      ...v,
+      where: r.cluster === r.target ? r.target : `${r.target} (cluster "${r.cluster}")`,
+    }))
+  );
+  if (gatewayMirrors.length === 0 && remoteKnown.length === 0) return undefined;
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const notes: string[] = [];
+  const emptyThere = new Map(
+    remoteKnown.filter((v) => v.ready === 0).map((v) => [v.mirror, v]),
+  );
+  const judgeLocal = input.mirrorEndpoints !== undefined &&
+    (input.sourceKind === "live" || input.mirrorEndpoints.length > 0);
+  let readyLocal = 0;
+  const told = new Set<string>();
+  if (judgeLocal) {
+    const byKey = new Map(
+      input.mirrorEndpoints!.map((
+        e,
+      ) => [objectKey(e.metadata.namespace ?? "", e.metadata.name), e]),
+    );
+    for (const v of judgeMirrorEndpoints(links, mirrors, byKey)) {
+      const there = emptyThere.get(v.ref);
+      const cause = there ? ` (${there.remote} has no ready endpoint in ${there.where})` : "";
+      if (there) told.add(v.ref);
+      if (v.state === "missing") errors.push(`${v.ref} has no Endpoints${cause}`);
+      else if (v.state === "empty") {
+        errors.push(
+          `${v.ref} has no endpoints${
+            cause || ` (the exported Service in ${v.cluster} has none ready)`
+          }`,
+        );
+      } else if (v.state === "not-ready") {
+        errors.push(
+          `${v.ref} has only not-ready addresses (${
+            sample(v.addresses, 2)
+          }): the service mirror marks them so while the gateway of ${v.cluster} fails its probe`,
+        );
+      } else {
+        readyLocal++;
+        if (v.strayAddresses) {
+          warnings.push(
+            `${v.ref} points at ${sample(v.strayAddresses, 2)}, not the Link's gateway address`,
+          );
+        }
+      }
+    }
+  } else if (gatewayMirrors.length) {
+    notes.push(
+      input.mirrorEndpoints === undefined && input.sourceKind === "live"
+        ? `Endpoints of ${
+          plural(gatewayMirrors.length, "gateway mirror")
+        } not checked: Endpoints cannot be listed in all namespaces (forbidden by RBAC)`
+        : `Endpoints of ${
+          plural(gatewayMirrors.length, "gateway mirror")
+        } not checked: ${input.source} holds no Endpoints (the service mirror writes them at runtime)`,
+    );
+  }
+  for (const v of remoteKnown) {
+    if (v.ready !== 0 || told.has(v.mirror)) continue;
+    const what = `${v.mirror}: ${v.remote} has no ready endpoint in ${v.where}`;
+    if (v.kind === "federated") warnings.push(`${what} (one member of the federated Service)`);
+    else {errors.push(
+        v.kind === "remote-discovery" ? `${what} (pod-to-pod: calls to it fail)` : what,
+      );}
+  }
+  const rdMirrors = mirrors.filter((m) => m.kind === "remote-discovery").length;
+  const okParts = [
+    judgeLocal && readyLocal
+      ? `${plural(readyLocal, "gateway mirror")} ${
+        readyLocal === 1 ? "has" : "have"
+      } ready endpoints`
+      : "",
+    remoteKnown.length && remoteKnown.every((v) => v.ready !== 0)
+      ? `the ${plural(remoteKnown.length, "Service")} mirrored from ${
+        sample([...new Set(remoteKnown.map((v) => v.where))], 3)
+      } ${remoteKnown.length === 1 ? "has" : "have"} ready endpoints there`
+      : "",
+    rdMirrors
+      ? `${plural(rdMirrors, "remote-discovery mirror")} ${
+        rdMirrors === 1 ? "needs" : "need"
+      } none (the destination controller resolves them in their cluster)`
+      : "",
+  ].filter(Boolean);
+  const status: Check["status"] = errors.length ? "error" : warnings.length ? "warning" : "ok";
+  const message = [
+    errors.length ? `Mirror services without endpoints: ${sample(errors, 3)}` : "",
+    sample(warnings, 3),
+    ...notes,
+    ...(status === "ok" ? okParts : []),
+  ].filter(Boolean).join("; ");
+  const action = status === "ok"
+    ? notes.length
+      ? "List them: kubectl get endpoints -A -l 'mirror.linkerd.io/mirrored-service=true,!multicluster.linkerd.io/remote-discovery'"
+      : ""
+    : "Check the exported Service in its cluster (kubectl --context=TARGET get endpoints NAME -n NAMESPACE), the gateway (linkerd --context=TARGET multicluster gateways) and the service mirror's logs";
+  return {
+    name,
+    category: CAT,
+    status,
+    message,
+    hint: action ? `${action} (${checkUrl(anchor)})` : checkUrl(anchor),
+  };
 }
 
 function countKinds(mirrors: readonly MirroredService[]): string {
