@@ -142,7 +142,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
   const info = sourceInfoOf(deps.cluster);
   const writes = deps.config.allowWrites === true;
   const demoNote = info.kind === "demo"
-    ? "This answer comes from the embedded DEMO mesh (emojivoto, booksapp), not from a real cluster."
+    ? "This answer comes from the embedded DEMO mesh (clusters west and east: emojivoto, booksapp, podinfo), not from a real cluster."
     : undefined;
   const server = new Server(
     { name: "linkerd-mcp", version: VERSION, title: "Linkerd service mesh" },

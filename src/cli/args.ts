@@ -73,7 +73,8 @@ Usage:
   linkerd-mcp tools                             list the tools with their descriptions
 
 Source (default: the current kubeconfig context, or in-cluster service account):
-  --demo                 the embedded demo mesh (control plane, viz, emojivoto, booksapp)
+  --demo                 the embedded demo mesh: clusters west (control plane, viz, emojivoto,
+                         booksapp, a Link to east) and east (gateway, podinfo, bb)
   --manifests PATH       YAML/JSON manifests: files or folders (repeatable); at most 8 MiB a
                          file, 16 MiB and 5,000 files in all; symlinks out of PATH are skipped
   --manifests NAME=PATH  manifests of the cluster NAME (repeatable: one server, several

@@ -224,6 +224,13 @@ Deno.test("two clusters: east cannot be built is a warning, not a crash", async 
     trust.message,
     /could not read east \(kubeconfig context east: connection refused\)/,
   );
+  // what east holds is not silently dropped from the mirror checks: they say it was not checked
+  const eps = byName(r, ENDPOINTS);
+  assert.equal(eps.status, "warning");
+  assert.match(eps.message, /not checked in east \(.*connection refused/);
+  const consistent = byName(r, CONSISTENT);
+  assert.equal(consistent.status, "warning");
+  assert.match(consistent.message, /could not be checked in east/);
 });
 
 Deno.test("two clusters: what east exports is checked against the Link", async (t) => {

@@ -580,6 +580,9 @@ function mirrorChecks(input: HealthInput, links: readonly LinkInfo[]): Check[] {
     }
   }
   const served = remote.filter((r) => r.verdicts.length).map((r) => r.target);
+  for (const u of unreadLinked(input, mirrors)) {
+    inconsistent.push(`the mirrored Services could not be checked in ${u}`);
+  }
   checks.push(mkCheck(
     CAT,
     "all mirror services are part of a Link",
@@ -613,6 +616,21 @@ function mirrorChecks(input: HealthInput, links: readonly LinkInfo[]): Check[] {
     },
   ));
   return checks;
+}
+
+/**
+ * The served linked clusters that mirror Services here but could not be read, as
+ * `east (reason)`: checks of what they hold say that part was not checked.
+ */
+function unreadLinked(input: HealthInput, mirrors: readonly MirroredService[]): string[] {
+  return (input.linkedClusters ?? [])
+    .filter((lc) =>
+      lc.error !== undefined &&
+      mirrors.some((m) =>
+        m.cluster === lc.target || (m.members ?? []).some((x) => x.cluster === lc.target)
+      )
+    )
+    .map((lc) => `${lc.target} (${lc.error})`);
 }
 
 function selectorName(kind: RemoteServiceVerdict["kind"]): string {
@@ -719,6 +737,9 @@ function endpointsCheck(
         } not checked: ${input.source} holds no Endpoints (the service mirror writes them at runtime)`,
     );
   }
+  // A served linked cluster that could not be read: its part is not checked, and said so.
+  const unread = unreadLinked(input, mirrors);
+  if (unread.length) warnings.push(`not checked in ${sample(unread, 2)}`);
   for (const v of remoteKnown) {
     if (v.ready !== 0 || told.has(v.mirror)) continue;
     const what = `${v.mirror}: ${v.remote} has no ready endpoint in ${v.where}`;
