@@ -5,18 +5,19 @@
  *
  * @module
  */
-import process from "node:process";
 import { type CliOptions, parseArgs, USAGE, UsageError } from "./src/cli/args.ts";
 import { buildSource, NoClusterConfiguredError } from "./src/cli/source.ts";
 import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
 import type { LiveSource } from "./src/kube/live.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
 import { createLogger, isLogLevel, type Logger } from "./src/log.ts";
-import { createPromClient } from "./src/metrics/mod.ts";
+import { redactUrl } from "./src/redact.ts";
+import { lazyPromClient } from "./src/metrics/lazy_client.ts";
 import { lazyDemoPromClient } from "./src/demo/lazy_prom.ts";
-import { createServer } from "./src/server.ts";
-import { createStdioTransport } from "./src/protocol_guard.ts";
-import { runTool, type ToolDeps } from "./src/tools/_spec.ts";
+import type { ToolDeps } from "./src/tools/_spec.ts";
+import { startFastStdio } from "./src/fast_start.ts";
+import { serverCapabilities, serverInfo, serverInstructions } from "./src/server_info.ts";
+import { listedTools } from "./src/tools/table.ts";
 import { summarizeSource } from "./src/cli/summary.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -111,9 +112,10 @@ async function main(): Promise<number> {
   let deps: ToolDeps = {
     cluster,
     config,
-    prom: cluster.kind === "demo"
-      ? lazyDemoPromClient()
-      : createPromClient(config, { cluster, log }),
+    prom: cluster.kind === "demo" ? lazyDemoPromClient() : lazyPromClient(
+      async () => (await import("./src/metrics/mod.ts")).createPromClient(config, { cluster, log }),
+      redactUrl(config.prometheus.url),
+    ),
     log,
     now: () => new Date(),
   };
@@ -147,6 +149,7 @@ async function main(): Promise<number> {
     case "call": {
       const { tool, args } = opts.command;
       const { allTools, isWriteTool, writesDisabledMessage } = await import("./src/tools/mod.ts");
+      const { runTool } = await import("./src/tools/_spec.ts");
       const spec = allTools({ writes: config.allowWrites === true }).find((t) => t.name === tool);
       if (!spec && isWriteTool(tool)) {
         write("err", `linkerd-mcp: ${writesDisabledMessage(tool)}`);
@@ -186,12 +189,37 @@ async function main(): Promise<number> {
   return 2;
 }
 
+/**
+ * Whether stdio serving answers the opening itself (src/fast_start.ts): not when
+ * LINKERD_MCP_FAST_START=0, nor for a terminal (no client is waiting there).
+ */
+function fastStartEnabled(): boolean {
+  try {
+    if (Deno.env.get("LINKERD_MCP_FAST_START") === "0") return false;
+  } catch {
+    // not granted: on
+  }
+  return !Deno.stdin.isTerminal();
+}
+
 async function serve(
   opts: CliOptions,
   deps: ToolDeps,
   log: Logger,
   notice?: string,
 ): Promise<number> {
+  // stdio: the opening (initialize, tools/list) is answered before the SDK is loaded.
+  const fast = !opts.http && fastStartEnabled()
+    ? startFastStdio({
+      serverInfo: serverInfo(),
+      capabilities: serverCapabilities(),
+      instructions: serverInstructions(deps, notice),
+      tools: () => listedTools(deps.config.allowWrites === true),
+      log,
+    })
+    : undefined;
+  if (fast) await fast.wanted;
+  const { createServer } = await import("./src/server.ts");
   const build = () =>
     createServer(deps, {
       ...(notice ? { notice } : {}),
@@ -217,8 +245,12 @@ async function serve(
         : {}),
     });
   }
+  const { createStdioTransport } = await import("./src/protocol_guard.ts");
   const server = build();
-  const transport = createStdioTransport({ log });
+  // With the fast path, stdin is read by it, and the SDK reads what it hands over.
+  const stdin = fast ? await fast.handover() : (await import("node:process")).default.stdin;
+  const transport = createStdioTransport({ log, stdin });
+  fast?.adopt(transport);
   await server.connect(transport);
   log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
   if (Deno.stdin.isTerminal()) {
@@ -233,9 +265,13 @@ async function serve(
   }
   await new Promise<void>((resolve) => {
     server.onclose = () => resolve();
-    // The client closing our stdin ends the session.
-    process.stdin.on("end", () => resolve());
-    process.stdin.on("close", () => resolve());
+    // The client closing our stdin ends the session. The handed-over stream ends right
+    // after its last data (not a read later, as the real stdin does): let the requests it
+    // carried be answered first, as they are without the fast path.
+    const ended = fast ? () => setTimeout(resolve, 20) : () => resolve();
+    stdin.on("end", ended);
+    stdin.on("close", ended);
+    if (fast && stdin.readableEnded) ended();
     Deno.addSignalListener("SIGINT", () => resolve());
     if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", () => resolve());
   });

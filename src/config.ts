@@ -144,6 +144,7 @@ export const ENV_VARS = [
   "LINKERD_MCP_HTTP_TOKEN",
   "LINKERD_MCP_ALLOW_WRITES",
   "LINKERD_MCP_CONFIG",
+  "LINKERD_MCP_FAST_START",
 ] as const;
 
 /**

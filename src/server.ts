@@ -32,7 +32,7 @@ import {
   type ToolSpec,
 } from "./tools/_spec.ts";
 import { isWriteTool, listedTools, loadToolModule, loadTools } from "./tools/table.ts";
-import { VERSION } from "./version.ts";
+import { serverCapabilities, serverInfo, serverInstructions } from "./server_info.ts";
 
 /** Options for {@linkcode createServer}. */
 export interface CreateServerOptions {
@@ -91,12 +91,6 @@ function textOf(spec: ToolSpec<any, any>, data: unknown, deps: ToolDeps): string
   return JSON.stringify(data);
 }
 
-/** What the instructions say about choosing a cluster, when the server serves a set. */
-function clustersNote(deps: ToolDeps): string {
-  if (!deps.clusters) return "";
-  return ' Every tool takes an optional "cluster" argument to read another cluster than the default; list_clusters names the clusters this server serves and the Links between them.';
-}
-
 /**
  * MCP progress for a call whose request carries `_meta.progressToken`: at most one
  * notification every 50 ms, progress strictly increasing (as the spec requires).
@@ -144,23 +138,10 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
   const demoNote = info.kind === "demo"
     ? "This answer comes from the embedded DEMO mesh (clusters west and east: emojivoto, booksapp, podinfo), not from a real cluster."
     : undefined;
-  const server = new Server(
-    { name: "linkerd-mcp", version: VERSION, title: "Linkerd service mesh" },
-    {
-      capabilities: { tools: {}, logging: {} },
-      instructions:
-        "Inspect and explain a Linkerd service mesh: control-plane health (check_mesh_health), meshed services (list_meshed_services), whether one service may call another and why (analyze_connectivity, get_allowed_targets, get_allowed_sources), configuration mistakes (validate_mesh_config), and live traffic from Prometheus (get_service_metrics, analyze_traffic_flow, get_service_health_summary, get_top_services, get_traffic_trends), and who talks to whom with the policy verdict per edge and a Mermaid picture (get_mesh_topology). Prompts diagnose_denied_traffic, mesh_health_review and pre_upgrade_check gather the evidence first; resources linkerd://mesh/summary, linkerd://namespaces/{namespace}/policy and linkerd://validation/report give context." +
-        (writes
-          ? " Writes are ENABLED: apply_policies, enforce_policies and rollback_policies change policy resources (dry run by default; dry_run: false writes); every other tool is read-only."
-          : " All tools are read-only.") +
-        ` Cluster state comes from: ${deps.cluster.describe()}.` +
-        clustersNote(deps) +
-        (info.kind === "demo" && !opts.notice
-          ? " NOTE: this is the embedded DEMO mesh, not a real cluster."
-          : "") +
-        (opts.notice ? ` NOTE: ${opts.notice}` : ""),
-    },
-  );
+  const server = new Server(serverInfo(), {
+    capabilities: serverCapabilities(),
+    instructions: serverInstructions(deps, opts.notice),
+  });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listedTools(writes) }));
   /** Confirmation of a real write by MCP elicitation, where the client supports it. */
   const confirm = async (message: string, signal: AbortSignal): Promise<ConfirmAnswer> => {

@@ -62,8 +62,16 @@ export async function buildClusterSet(
       const { lazyDemoPromClient } = await import("../demo/lazy_prom.ts");
       return lazyDemoPromClient();
     }
-    const { createPromClient } = await import("../metrics/mod.ts");
-    return createPromClient(config, { cluster: source, log: opts.log });
+    const { lazyPromClient } = await import("../metrics/lazy_client.ts");
+    const { redactUrl } = await import("../redact.ts");
+    return lazyPromClient(
+      async () =>
+        (await import("../metrics/mod.ts")).createPromClient(config, {
+          cluster: source,
+          log: opts.log,
+        }),
+      redactUrl(config.prometheus.url),
+    );
   };
   const defaultName = choice.kind === "manifests"
     ? choice.sets[0]?.name ?? "manifests"

@@ -229,7 +229,9 @@ export function httpGet(
         "content-length": String(new TextEncoder().encode(body).length),
       };
       req = request(url, { ...options, method, ...(headers ? { headers } : {}) }, (res) => {
-        const chunks: Uint8Array[] = [];
+        // Decoded chunk by chunk: no copy of the whole body as bytes (a list page is MiBs).
+        const decoder = new TextDecoder();
+        let parts: string[] = [];
         let size = 0;
         const declared = Number(res.headers["content-length"]);
         if (Number.isFinite(declared) && declared > maxBytes) {
@@ -240,14 +242,16 @@ export function httpGet(
           if (done) return;
           size += c.length;
           if (size > maxBytes) {
-            chunks.length = 0;
+            parts = [];
             res.destroy();
             return finish(new ResponseTooLarge(maxBytes));
           }
-          chunks.push(c);
+          parts.push(decoder.decode(c, { stream: true }));
         });
         res.on("end", () => {
-          const body = new TextDecoder().decode(concat(chunks));
+          parts.push(decoder.decode());
+          const body = parts.length === 1 ? parts[0]! : parts.join("");
+          parts = [];
           finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
         });
         res.on("error", (e: unknown) => finish(e));
@@ -259,19 +263,6 @@ export function httpGet(
       finish(err);
     }
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The longest line (one event) read from a watch stream (the same cap as one answer). */

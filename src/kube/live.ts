@@ -44,7 +44,8 @@ import { findKubeconfig, type KubeconfigLocation, loadKubeConfig } from "./kubec
 export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
 import { Informer, type WatchEvent } from "./informer.ts";
-import { matchesSelector, parseSelector } from "./selectors.ts";
+import { Compactor } from "./_compact.ts";
+import { type LabelSelector, matchesSelector, parseSelector } from "./selectors.ts";
 import type { ClusterSource, ListOptions, SnapshotInfo, SourceInfo } from "./source.ts";
 import type { KubeObject } from "./types.ts";
 
@@ -235,6 +236,8 @@ export const MAX_RETRIES = 3;
 export const EXEC_PLUGIN_TIMEOUT_MS = 30_000;
 
 const CREDENTIALS_TTL_MS = 10_000;
+/** Most single objects watched by name (beyond it, they are read by GET with the TTL cache). */
+const MAX_OBJECT_WATCHES = 16;
 /** How long a resource found not served (CRD missing) is not asked for again. */
 const UNSERVED_TTL_MS = 30_000;
 
@@ -249,10 +252,14 @@ class LiveKubeSource implements LiveSource {
   /** Resources found not served (CRD missing), until when that answer is trusted. */
   readonly #unservedUntil = new Map<ResourceKey, number>();
   readonly #cache = new Map<string, CacheEntry>();
-  /** Watch-fed caches, by `resource|namespace` (empty namespace: all namespaces). */
+  /** Watch-fed caches, by {@linkcode scopeKey} (resource, namespace, label selector, name). */
   readonly #informers = new Map<string, Informer>();
   /** Kinds whose watch RBAC forbids: listed on every call (TTL cache) instead. */
   readonly #unwatchable = new Set<ResourceKey>();
+  /** Single objects (`scopeKey`) that RBAC forbids watching by name: read by GET (TTL cache). */
+  readonly #unwatchableObjects = new Set<string>();
+  /** `resource|namespace` whose list RBAC forbids: their objects are watched one by one. */
+  readonly #unlistableIn = new Set<string>();
   #closed = false;
   /** The connection agent (TLS settings, proxy), from the first request's credentials. */
   #agent: Agent | undefined;
@@ -294,10 +301,12 @@ class LiveKubeSource implements LiveSource {
   }
 
   /**
-   * A list answered from the watch-fed cache of the kind (all namespaces, or the namespace
-   * asked for), started here on the kind's first list. A label-selector list is answered
-   * from a cache already running, never starts one. Falls back to {@linkcode #listCached}
-   * when the kind cannot be watched or its watch is broken.
+   * A list answered from a watch-fed cache, started here on the first list of its scope:
+   * the kind in all namespaces or in the namespace asked for, narrowed by the label
+   * selector asked for (the API server then watches only the objects it selects). A
+   * broader cache already holding data answers too, filtered here with the API server's
+   * selector semantics, and a cache it covers is then dropped. Falls back to
+   * {@linkcode #listCached} when the kind cannot be watched or its watch is broken.
    */
   async #listWatched(
     resource: ResourceKey,
@@ -306,59 +315,137 @@ class LiveKubeSource implements LiveSource {
     signal: AbortSignal | undefined,
   ): Promise<KubeObject[]> {
     const fallback = () => this.#listCached(resource, namespace, labelSelector, signal);
-    let informer = this.#informerFor(resource, namespace);
-    if (!informer) {
-      if (labelSelector || this.#unwatchable.has(resource)) return fallback();
-      informer = this.#startInformer(resource, namespace);
+    let selector: LabelSelector | undefined;
+    const text = labelSelector?.trim() || undefined;
+    if (text) {
+      try {
+        selector = parseSelector(text);
+      } catch {
+        return fallback(); // the API server names what is wrong with it
+      }
     }
+    let found = this.#informerFor(resource, namespace, text);
+    if (!found) {
+      if (this.#unwatchable.has(resource)) return fallback();
+      const informer = this.#startInformer(resource, namespace, text);
+      found = { informer, namespace, labelSelector: text };
+    }
+    const { informer } = found;
     const snap = await this.#readInformer(resource, informer, signal);
     if (!snap) return fallback();
-    const all = informer === this.#informers.get(`${resource}|`);
-    const selector = labelSelector ? parseSelector(labelSelector) : undefined;
-    if ((!all || namespace === undefined) && !selector) return [...snap.items];
+    if (found.labelSelector === undefined) this.#dropCovered(resource, found.namespace, informer);
+    const byNamespace = namespace !== undefined && found.namespace === undefined;
+    const bySelector = selector !== undefined && found.labelSelector === undefined;
+    if (!byNamespace && !bySelector) return [...snap.items];
     return snap.items.filter((o) =>
-      (!all || namespace === undefined || o.metadata.namespace === namespace) &&
-      (!selector || matchesSelector(selector, o.metadata.labels))
+      (!byNamespace || o.metadata.namespace === namespace) &&
+      (!bySelector || matchesSelector(selector, o.metadata.labels))
     );
   }
 
-  /** The running cache able to answer for `resource` in `namespace` (undefined: all). */
-  #informerFor(resource: ResourceKey, namespace: string | undefined): Informer | undefined {
-    for (
-      const key of [
-        `${resource}|`,
-        ...(namespace !== undefined ? [`${resource}|${namespace}`] : []),
-      ]
-    ) {
-      const informer = this.#informers.get(key);
+  /**
+   * The running cache able to answer a list of `resource` in `namespace` (undefined: all)
+   * selected by `labelSelector`: the kind's cluster-wide cache, its namespace's, or one of
+   * exactly this scope. A broader cache answers only once it has data: its first list may
+   * yet be refused (RBAC) where the narrower one would not.
+   */
+  #informerFor(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    labelSelector: string | undefined,
+  ): { informer: Informer; namespace?: string; labelSelector?: string } | undefined {
+    const scopes: Array<{ namespace?: string; labelSelector?: string }> = [{}];
+    if (namespace !== undefined) scopes.push({ namespace });
+    if (labelSelector !== undefined) {
+      if (namespace !== undefined) scopes.push({ labelSelector });
+      scopes.push({ namespace, labelSelector });
+    }
+    for (const scope of scopes) {
+      const informer = this.#informers.get(
+        scopeKey(resource, scope.namespace, scope.labelSelector),
+      );
       if (!informer) continue;
+      const exact = scope.namespace === namespace && scope.labelSelector === labelSelector;
       // A cache whose first list failed (or was abandoned) is started over.
       if (informer.mode === "failed" || informer.mode === "closed") this.#dropInformer(informer);
-      // A namespace's answer waits for the cluster-wide cache only once it has data: its
-      // first list may yet be refused (RBAC) where the namespace's would not.
-      else if (key.endsWith("|") && namespace !== undefined && !informer.synced) continue;
-      else return informer;
+      else if (!exact && !informer.synced) continue;
+      else {
+        return {
+          informer,
+          ...(scope.namespace !== undefined ? { namespace: scope.namespace } : {}),
+          ...(scope.labelSelector !== undefined ? { labelSelector: scope.labelSelector } : {}),
+        };
+      }
     }
     return undefined;
   }
 
-  #startInformer(resource: ResourceKey, namespace: string | undefined): Informer {
+  /**
+   * Drops the synced label-selector caches of `resource` that `by` (a healthy cache of all
+   * its objects in `namespace`, undefined: all namespaces) answers for: no object is held
+   * twice. Caches still on their first list are left to their waiting callers.
+   */
+  #dropCovered(resource: ResourceKey, namespace: string | undefined, by: Informer): void {
+    if (!by.healthy) return;
+    for (const [key, informer] of this.#informers) {
+      if (informer === by || !informer.synced) continue;
+      const scope = parseScopeKey(key);
+      if (scope.resource !== resource || scope.name !== undefined) continue;
+      if (scope.labelSelector === undefined) continue;
+      if (namespace !== undefined && scope.namespace !== namespace) continue;
+      this.#dropInformer(informer);
+    }
+  }
+
+  /**
+   * Starts the cache of one scope: `resource` in `namespace` (undefined: all namespaces),
+   * narrowed by a label selector, or a single object by `name` (a field selector on
+   * `metadata.name`, which RBAC grants by `resourceNames` for list and watch too).
+   */
+  #startInformer(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    labelSelector?: string,
+    name?: string,
+  ): Informer {
     const r: ResourceType = RESOURCES[resource];
-    const key = `${resource}|${namespace ?? ""}`;
+    const key = scopeKey(resource, namespace, labelSelector, name);
+    const selectors = {
+      ...(labelSelector !== undefined ? { labelSelector } : {}),
+      ...(name !== undefined ? { fieldSelector: `metadata.name=${name}` } : {}),
+    };
+    // Equal parts of the kind's objects are held once, across lists and watch events.
+    const compactor = new Compactor();
     const informer = new Informer({
       list: async (signal) => {
         const { items, resourceVersion } = await this.#listPaged(
           resource,
           namespace,
-          undefined,
+          labelSelector,
           signal,
+          compactor,
+          selectors.fieldSelector,
         );
+        // Memory once the kind is held (bench/memory_bench.ts reads it from the debug log).
+        const m = Deno.memoryUsage();
+        this.#init.log.debug("kube list stored", {
+          of: qualified(r),
+          items: items.length,
+          heapUsedMb: Math.round(m.heapUsed / 1048576),
+          rssMb: Math.round(m.rss / 1048576),
+        });
         return { items, resourceVersion };
       },
       watch: (rv, signal, onEvent, onOpen) =>
-        this.#watch(resource, namespace, rv, signal, onEvent, onOpen),
+        this.#watch(resource, namespace, rv, signal, onEvent, onOpen, compactor, selectors),
     }, {
-      name: `${qualified(r)}${namespace !== undefined ? ` in "${namespace}"` : ""}`,
+      name: `${qualified(r)}${
+        name !== undefined
+          ? ` "${name}"`
+          : labelSelector !== undefined
+          ? ` selected by "${labelSelector}"`
+          : ""
+      }${namespace !== undefined ? ` in "${namespace}"` : ""}`,
       log: this.#init.log,
     });
     this.#informers.set(key, informer);
@@ -370,11 +457,13 @@ class LiveKubeSource implements LiveSource {
     resource: ResourceKey,
     informer: Informer,
     signal: AbortSignal | undefined,
+    objectKey?: string,
   ) {
     try {
       const snap = await informer.read(signal);
       if (informer.mode === "forbidden") {
-        this.#unwatchable.add(resource);
+        if (objectKey !== undefined) this.#unwatchableObjects.add(objectKey);
+        else this.#unwatchable.add(resource);
         this.#dropInformer(informer);
       }
       return snap;
@@ -382,6 +471,13 @@ class LiveKubeSource implements LiveSource {
       if (informer.mode === "failed") this.#dropInformer(informer);
       throw err;
     }
+  }
+
+  /** How many single-object caches are running. */
+  #objectInformers(): number {
+    let n = 0;
+    for (const key of this.#informers.keys()) if (!key.endsWith("|")) n++;
+    return n;
   }
 
   #dropInformer(informer: Informer): void {
@@ -393,11 +489,12 @@ class LiveKubeSource implements LiveSource {
     const watched: string[] = [];
     const reconnecting: string[] = [];
     let changedAt = 0;
-    const listed = new Set(this.#unwatchable);
+    const listed = new Set<string>(this.#unwatchable);
+    for (const key of this.#unwatchableObjects) listed.add(scopeName(parseScopeKey(key)));
     for (const [key, inf] of this.#informers) {
-      const [resource, ns] = key.split("|") as [ResourceKey, string];
-      const name = `${resource}${ns ? ` (${ns})` : ""}`;
-      if (inf.mode === "forbidden") listed.add(resource);
+      const scope = parseScopeKey(key);
+      const name = scopeName(scope);
+      if (inf.mode === "forbidden") listed.add(scope.name !== undefined ? name : scope.resource);
       else if (inf.healthy) {
         watched.push(name);
         changedAt = Math.max(changedAt, inf.changedAt);
@@ -441,8 +538,10 @@ class LiveKubeSource implements LiveSource {
 
   /**
    * A get answered from a running cache of the kind. Linkerd's ConfigMaps, read by name
-   * only, start a cache of the ConfigMaps of their namespace (when RBAC forbids listing
-   * them there, they are read by name on every call, as before).
+   * only, start a cache of the ConfigMaps of their namespace; when RBAC forbids listing
+   * them there, a cache of the one object (list and watch by `metadata.name`, which RBAC
+   * grants with `resourceNames`); when that is forbidden too, they are read by name on
+   * every call (TTL cache), as before.
    */
   async #getWatched(
     resource: ResourceKey,
@@ -450,9 +549,18 @@ class LiveKubeSource implements LiveSource {
     namespace: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<KubeObject | undefined> {
-    let informer = this.#informerFor(resource, namespace);
-    if (!informer && resource === "configmaps" && namespace !== undefined) {
-      if (!this.#unwatchable.has(resource)) informer = this.#startInformer(resource, namespace);
+    const byName = resource === "configmaps" && namespace !== undefined;
+    const find = (items: readonly KubeObject[]) =>
+      items.find((o) =>
+        o.metadata.name === name &&
+        (namespace === undefined || o.metadata.namespace === namespace)
+      );
+    let informer = this.#informerFor(resource, namespace, undefined)?.informer;
+    if (
+      !informer && byName && !this.#unwatchable.has(resource) &&
+      !this.#unlistableIn.has(`${resource}|${namespace}`)
+    ) {
+      informer = this.#startInformer(resource, namespace);
     }
     if (informer) {
       let snap;
@@ -461,13 +569,31 @@ class LiveKubeSource implements LiveSource {
       } catch (err) {
         // Listing them is forbidden, reading them by name may not be.
         if (!(err instanceof KubeApiError && err.status === 403)) throw err;
-        this.#unwatchable.add(resource);
+        this.#unlistableIn.add(`${resource}|${namespace}`);
       }
-      if (snap) {
-        return snap.items.find((o) =>
-          o.metadata.name === name &&
-          (namespace === undefined || o.metadata.namespace === namespace)
-        );
+      if (snap) return find(snap.items);
+    }
+    if (byName && !this.#unwatchable.has(resource)) {
+      const key = scopeKey(resource, namespace, undefined, name);
+      if (!this.#unwatchableObjects.has(key)) {
+        let one = this.#informers.get(key);
+        if (one?.mode === "failed" || one?.mode === "closed") {
+          this.#dropInformer(one);
+          one = undefined;
+        }
+        if (!one && this.#objectInformers() >= MAX_OBJECT_WATCHES) {
+          return this.#getCached(resource, name, namespace, signal);
+        }
+        one ??= this.#startInformer(resource, namespace, undefined, name);
+        let snap;
+        try {
+          snap = await this.#readInformer(resource, one, signal, key);
+        } catch (err) {
+          // Listing it by name is forbidden too: GET it.
+          if (!(err instanceof KubeApiError && err.status === 403)) throw err;
+          this.#unwatchableObjects.add(key);
+        }
+        if (snap) return find(snap.items);
       }
     }
     return this.#getCached(resource, name, namespace, signal);
@@ -650,12 +776,17 @@ class LiveKubeSource implements LiveSource {
     return (await this.#listPaged(resource, namespace, labelSelector, signal)).items;
   }
 
-  /** A whole list, page by page, with the `resourceVersion` of its first page. */
+  /**
+   * A whole list, page by page, with the `resourceVersion` of its first page. Each page's
+   * objects are trimmed and their equal parts shared by `compactor` as soon as it is parsed.
+   */
   async #listPaged(
     resource: ResourceKey,
     namespace: string | undefined,
     labelSelector: string | undefined,
     signal?: AbortSignal,
+    compactor: Compactor = new Compactor(),
+    fieldSelector?: string,
   ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const r: ResourceType = RESOURCES[resource];
     const what = `Cannot list ${qualified(r)}${
@@ -695,6 +826,7 @@ class LiveKubeSource implements LiveSource {
         pages++;
         const query = new URLSearchParams();
         if (labelSelector) query.set("labelSelector", labelSelector);
+        if (fieldSelector) query.set("fieldSelector", fieldSelector);
         if (paged) query.set("limit", String(this.#init.pageSize));
         if (cont) query.set("continue", cont);
         const res = await this.#send(path, query, signal, what);
@@ -720,12 +852,17 @@ class LiveKubeSource implements LiveSource {
             { status: 200, reason: "TooLarge" },
           );
         }
-        const body = validated(LIST, parseJson(res.body, what), what, res.status);
+        const parsed = parseJson(res.body, what);
+        // Checked in place (zod would copy every object); zod only names what is wrong.
+        const body = (isList(parsed) ? parsed : validated(LIST, parsed, what, res.status)) as {
+          items?: KubeObject[] | null;
+          metadata?: { continue?: string; resourceVersion?: string };
+        };
         const apiVersion = r.group ? `${r.group}/${version}` : version;
         if (resourceVersion === "") resourceVersion = body.metadata?.resourceVersion ?? "";
-        for (const item of (body.items ?? []) as KubeObject[]) {
+        for (const item of body.items ?? []) {
           // List items omit apiVersion and kind; domain code needs them.
-          items.push(trimmed(item, apiVersion, r.kind));
+          items.push(trimmed(item, apiVersion, r.kind, compactor));
         }
         cont = paged ? body.metadata?.continue || undefined : undefined;
         if (cont === undefined) break;
@@ -784,6 +921,8 @@ class LiveKubeSource implements LiveSource {
     signal: AbortSignal,
     onEvent: (e: WatchEvent) => void,
     onOpen: () => void,
+    compactor: Compactor,
+    selectors: { labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<void> {
     const r: ResourceType = RESOURCES[resource];
     const what = `Cannot watch ${qualified(r)}${
@@ -804,6 +943,8 @@ class LiveKubeSource implements LiveSource {
       timeoutSeconds: String(init.watchTimeoutSeconds),
     });
     if (resourceVersion) query.set("resourceVersion", resourceVersion);
+    if (selectors.labelSelector) query.set("labelSelector", selectors.labelSelector);
+    if (selectors.fieldSelector) query.set("fieldSelector", selectors.fieldSelector);
     const opts = await this.#options(what, signal);
     const url = `${init.baseUrl}${resourcePath(r, version, namespace)}?${query}`;
     let end;
@@ -819,10 +960,15 @@ class LiveKubeSource implements LiveSource {
         (init.watchTimeoutSeconds + 30) * 1000,
         signal,
         (line) => {
-          const e = validated(WATCH_EVENT, parseJson(line, what), what, 200);
+          const event = parseJson(line, what);
+          const e = (isWatchEvent(event) ? event : validated(WATCH_EVENT, event, what, 200)) as {
+            type: WatchEvent["type"];
+            object: Record<string, unknown>;
+          };
           if (e.type === "ERROR") return onEvent(e as WatchEvent);
-          const o = validated(OBJECT, e.object, what, 200) as KubeObject;
-          onEvent({ type: e.type, object: trimmed(o, apiVersion, r.kind) });
+          const o =
+            (isObject(e.object) ? e.object : validated(OBJECT, e.object, what, 200)) as KubeObject;
+          onEvent({ type: e.type, object: trimmed(o, apiVersion, r.kind, compactor) });
         },
         (status) => {
           if (status === 200) onOpen();
@@ -1054,15 +1200,63 @@ const WATCH_EVENT = z.looseObject({
 });
 
 /**
- * An object as kept: `apiVersion` and `kind` set (list items omit them) and
- * `metadata.managedFields` dropped (the largest part of most objects; nothing reads it).
+ * An object as kept: `apiVersion` and `kind` set (list items omit them), trimmed to what is
+ * read and its equal parts shared with the kind's other objects (see `_compact.ts`).
  */
-function trimmed(item: KubeObject, apiVersion: string, kind: string): KubeObject {
+function trimmed(
+  item: KubeObject,
+  apiVersion: string,
+  kind: string,
+  compactor: Compactor,
+): KubeObject {
   item.apiVersion ??= apiVersion;
   item.kind ??= kind;
-  const meta = item.metadata as { managedFields?: unknown };
-  if (meta.managedFields !== undefined) delete meta.managedFields;
-  return item;
+  return compactor.compact(item);
+}
+
+/** A plain object (not null, not an array). */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Absent or a map of strings (labels, annotations). */
+function isStringMap(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (!isRecord(v)) return false;
+  for (const k in v) if (typeof v[k] !== "string") return false;
+  return true;
+}
+
+function isOptionalString(v: unknown): boolean {
+  return v === undefined || typeof v === "string";
+}
+
+/** What {@linkcode OBJECT} accepts, checked without copying. */
+function isObject(v: unknown): boolean {
+  if (!isRecord(v) || !isOptionalString(v.apiVersion) || !isOptionalString(v.kind)) return false;
+  const m = v.metadata;
+  return isRecord(m) && typeof m.name === "string" &&
+    (m.namespace === undefined || m.namespace === null || typeof m.namespace === "string") &&
+    isStringMap(m.labels) && isStringMap(m.annotations);
+}
+
+/** What {@linkcode LIST} accepts, checked without copying. */
+function isList(v: unknown): boolean {
+  if (!isRecord(v)) return false;
+  const items = v.items;
+  if (items !== undefined && items !== null) {
+    if (!Array.isArray(items)) return false;
+    for (const item of items) if (!isObject(item)) return false;
+  }
+  const m = v.metadata;
+  return m === undefined ||
+    (isRecord(m) && isOptionalString(m.continue) && isOptionalString(m.resourceVersion));
+}
+
+/** What {@linkcode WATCH_EVENT} accepts, checked without copying. */
+function isWatchEvent(v: unknown): boolean {
+  return isRecord(v) && typeof v.type === "string" &&
+    ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"].includes(v.type) && isRecord(v.object);
 }
 
 /** `; watch-fed snapshot: pods, services watched (last change 09:40:01Z)`, or "" before any. */
@@ -1216,6 +1410,48 @@ function guardExecPlugin(kc: KubeConfig): ExecRecord | undefined {
     return child;
   };
   return record;
+}
+
+/** A watch-fed cache's scope: all of a kind, or its objects in a namespace, selected, or one. */
+interface Scope {
+  resource: ResourceKey;
+  namespace?: string;
+  labelSelector?: string;
+  /** One object, by `metadata.name`. */
+  name?: string;
+}
+
+/** `pods|emojivoto|app=web|`: the key of a cache (no part holds a `|`). */
+function scopeKey(
+  resource: ResourceKey,
+  namespace?: string,
+  labelSelector?: string,
+  name?: string,
+): string {
+  return `${resource}|${namespace ?? ""}|${labelSelector ?? ""}|${name ?? ""}`;
+}
+
+function parseScopeKey(key: string): Scope {
+  const [resource, namespace, labelSelector, name] = key.split("|") as [
+    ResourceKey,
+    string,
+    string,
+    string,
+  ];
+  return {
+    resource,
+    ...(namespace ? { namespace } : {}),
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(name ? { name } : {}),
+  };
+}
+
+/** `pods`, `pods (emojivoto)`, `pods [app=web]`, `configmaps (linkerd/linkerd-config)`. */
+function scopeName(s: Scope): string {
+  const where = s.name !== undefined ? `${s.namespace ?? ""}/${s.name}` : s.namespace;
+  return `${s.resource}${where ? ` (${where})` : ""}${
+    s.labelSelector ? ` [${s.labelSelector}]` : ""
+  }`;
 }
 
 /** `pods`, `servers.policy.linkerd.io`. */

@@ -69,7 +69,9 @@ export function serviceSelects(
 }
 
 /**
- * Parses the string form of a label selector (`a=b,c!=d,e in (x,y),!f,g`).
+ * Parses the string form of a label selector (`a=b,c!=d,e in (x,y),!f,g`), with the API
+ * server's meaning: every requirement must hold (`a=b,a=c` selects nothing); `!=` and
+ * `notin` also select objects without the label; `in`/`notin` need at least one value.
  *
  * @throws {InvalidArgumentError} when the selector is malformed.
  */
@@ -81,17 +83,26 @@ export function parseSelector(text: string): LabelSelector {
     const part = raw.trim();
     if (!part) continue;
     let m: RegExpMatchArray | null;
-    if ((m = part.match(/^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+    if ((m = part.match(/^([\w./-]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
+      const values = m[3]!.split(",").map((s) => s.trim());
+      if (values.some((v) => !/^[\w.-]+$/.test(v))) {
+        throw new InvalidArgumentError(
+          `Cannot parse label selector "${text}": "${part}" needs one or more values`,
+        );
+      }
       matchExpressions.push({
         key: m[1]!,
         operator: m[2] === "in" ? "In" : "NotIn",
-        values: m[3]!.split(",").map((s) => s.trim()).filter(Boolean),
+        values,
       });
     } else if ((m = part.match(/^([\w./-]+)\s*!=\s*([\w.-]*)$/))) {
       matchExpressions.push({ key: m[1]!, operator: "NotIn", values: [m[2]!] });
     } else if ((m = part.match(/^([\w./-]+)\s*==?\s*([\w.-]*)$/))) {
-      matchLabels[m[1]!] = m[2]!;
-    } else if ((m = part.match(/^!([\w./-]+)$/))) {
+      // A second requirement on the same key must hold too (`a=b,a=c` selects nothing).
+      if (Object.hasOwn(matchLabels, m[1]!)) {
+        matchExpressions.push({ key: m[1]!, operator: "In", values: [m[2]!] });
+      } else matchLabels[m[1]!] = m[2]!;
+    } else if ((m = part.match(/^!\s*([\w./-]+)$/))) {
       matchExpressions.push({ key: m[1]!, operator: "DoesNotExist" });
     } else if ((m = part.match(/^([\w./-]+)$/))) {
       matchExpressions.push({ key: m[1]!, operator: "Exists" });

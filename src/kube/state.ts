@@ -183,6 +183,31 @@ export function mergeStates(
   linkerdNamespace: string,
   parts: readonly ClusterState[],
 ): ClusterState {
+  // The same parts (reused states of an unchanged watch-fed source) give the same state,
+  // so that what is memoised on its identity stays valid.
+  const last = parts[0] ? lastMerges.get(parts[0]) : undefined;
+  if (
+    last && last.source === source && last.linkerdNamespace === linkerdNamespace &&
+    last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])
+  ) return last.state;
+  const state = mergeParts(source, linkerdNamespace, parts);
+  if (parts[0]) lastMerges.set(parts[0], { source, linkerdNamespace, parts: [...parts], state });
+  return state;
+}
+
+/** The last merge per first part (see {@linkcode mergeStates}). */
+const lastMerges = new WeakMap<ClusterState, {
+  source: string;
+  linkerdNamespace: string;
+  parts: readonly ClusterState[];
+  state: ClusterState;
+}>();
+
+function mergeParts(
+  source: string,
+  linkerdNamespace: string,
+  parts: readonly ClusterState[],
+): ClusterState {
   const objects: Partial<Record<ResourceKey, KubeObject[]>> = {};
   const missing = new Set<ResourceKey>();
   const forbidden = new Set<ResourceKey>();

@@ -44,10 +44,23 @@ export interface BuildPolicyIndexOptions {
   model?: PolicyModel;
 }
 
-/** Builds the index over the state's (memoised) model; pure. */
+/** Indexes over memoised models: one per model (a model belongs to one state and mesh). */
+const INDEXES = new WeakMap<PolicyModel, PolicyIndex>();
+
+/**
+ * Builds the index over the state's (memoised) model; pure. Over the memoised model it is
+ * built once (its memo maps fill as questions are asked), like the model, while the state
+ * object is reused (a watch-fed source with no change).
+ */
 export function buildPolicyIndex(state: ClusterState, opts: BuildPolicyIndexOptions): PolicyIndex {
-  const mesh = opts.mesh;
-  const model = opts.model ?? policyModel(state, { mesh });
+  if (opts.model) return indexOver(state, opts.mesh, opts.model);
+  const model = policyModel(state, { mesh: opts.mesh });
+  let idx = INDEXES.get(model);
+  if (!idx) INDEXES.set(model, idx = indexOver(state, opts.mesh, model));
+  return idx;
+}
+
+function indexOver(state: ClusterState, mesh: MeshConfig, model: PolicyModel): PolicyIndex {
   const idx: PolicyIndex = {
     model,
     mesh,

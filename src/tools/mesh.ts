@@ -103,11 +103,15 @@ const checkMeshHealthTool = defineTool({
       : undefined;
     const report = checkMeshHealth(input, deps.now(), gatewayProbes ? { gatewayProbes } : {});
     if (args.category === undefined) {
-      // what runTool and the server add around it: dataSource, and the demo's notice
-      const around = JSON.stringify({
-        dataSource: { ...sourceInfoOf(deps.cluster), cluster: deps.clusterName ?? "" },
-      }).length +
-        (deps.cluster.kind === "demo" ? DEMO_NOTICE_BYTES : 0);
+      // what runTool and the server add around it: dataSource, and the demo's notice; a
+      // fixed reserve for the usual sizes, so the same mesh gets the same answer from
+      // every source (demo, manifests, a live cluster)
+      const around = Math.max(
+        AROUND_RESERVE_BYTES,
+        JSON.stringify({
+          dataSource: { ...sourceInfoOf(deps.cluster), cluster: deps.clusterName ?? "" },
+        }).length + (deps.cluster.kind === "demo" ? DEMO_NOTICE_BYTES : 0),
+      );
       return ok(fitHealth(report, ANSWER_BYTES - around));
     }
     const checks = report.checks.filter((c) => c.category === args.category);
@@ -124,6 +128,8 @@ const checkMeshHealthTool = defineTool({
 
 /** Bytes of the notice the server adds to a demo answer (src/server.ts), with room to spare. */
 const DEMO_NOTICE_BYTES = 256;
+/** Bytes kept for what is added around a health report (dataSource, demo notice), at least. */
+const AROUND_RESERVE_BYTES = 700;
 /** A hint that is only a `linkerd check` docs link. */
 const BARE_LINK = /^https:\/\/linkerd\.io\/2\/checks\/#[\w-]+$/;
 /** Passed checks' messages are shortened to this many characters before their action hints go. */

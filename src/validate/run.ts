@@ -48,8 +48,24 @@ export interface ValidateOptions {
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
-/** Runs the rules and returns findings in a deterministic order. */
+/** Findings of the whole catalogue per state and options (a state reused while unchanged). */
+const memo = new WeakMap<ClusterState, { key: string; findings: readonly Finding[] }>();
+
+/**
+ * Runs the rules and returns findings in a deterministic order. With the whole catalogue,
+ * the findings are computed once per state object and options (mesh settings by value).
+ */
 export function validate(state: ClusterState, opts: ValidateOptions): Finding[] {
+  if (opts.rules) return run(state, opts);
+  const key = JSON.stringify([opts.mesh, opts.partial, opts.namespace ?? null]);
+  const hit = memo.get(state);
+  if (hit?.key === key) return [...hit.findings];
+  const findings = run(state, opts);
+  memo.set(state, { key, findings: [...findings] });
+  return findings;
+}
+
+function run(state: ClusterState, opts: ValidateOptions): Finding[] {
   const unique = deduplicate(state);
   const ctx = new ValidationContext(unique.state, {
     mesh: opts.mesh,

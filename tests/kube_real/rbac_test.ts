@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
 import { demoObjects } from "../../src/demo/mod.ts";
 import { KubeApiError } from "../../src/errors.ts";
+import { createLiveSource } from "../../src/kube/live.ts";
+import { LINKERD_CONFIGMAPS } from "../../src/kube/state.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { render } from "../helm/_template.ts";
 import { denoDir, startFlags } from "../_mcp.ts";
@@ -106,7 +108,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    await using kube = await startRealKube({ objects: demoObjects() });
+    // without the demo's Endpoints: the service-proxy checks below expect no endpoints
+    await using kube = await startRealKube({
+      objects: demoObjects().filter((o) => o.kind !== "Endpoints"),
+    });
     const { reader, nsReader, nobody, admin } = kube.users;
     await createRbac(kube, chartRbac(reader.name, { "auth.tokenReview": { enabled: true } }));
 
@@ -176,6 +181,62 @@ Deno.test({
       );
       assert.equal(cm.status, 200, cm.text.slice(0, 200));
     });
+
+    await t.step(
+      "the chart's Role lets the two ConfigMaps be watched by name, and only them",
+      async () => {
+        const as = { token: reader.token };
+        const byName = (name: string, watch = false) =>
+          `/api/v1/namespaces/linkerd/configmaps?fieldSelector=${
+            encodeURIComponent(`metadata.name=${name}`)
+          }${watch ? "&watch=1&timeoutSeconds=1" : ""}`;
+        for (const name of LINKERD_CONFIGMAPS) {
+          const list = await kube.request("GET", byName(name), undefined, as);
+          assert.equal(list.status, 200, `list ${name}: ${list.text.slice(0, 200)}`);
+          assert.deepEqual(list.json.items.map((o: KubeObject) => o.metadata.name), [name]);
+          const watch = await kube.request("GET", byName(name, true), undefined, as);
+          assert.equal(watch.status, 200, `watch ${name}: ${watch.text.slice(0, 200)}`);
+        }
+        for (const path of [byName("kube-root-ca.crt"), byName("kube-root-ca.crt", true)]) {
+          const res = await kube.request("GET", path, undefined, as);
+          assert.equal(res.status, 403, `${path}: ${res.status}`);
+        }
+        // The live source, under exactly these grants: a warm check_mesh_health sends nothing.
+        let requests = 0;
+        const counting = {
+          debug(msg: string) {
+            if (msg === "kube request") requests++;
+          },
+          info() {},
+          warn() {},
+          error() {},
+        };
+        const src = await createLiveSource({
+          kubeconfigPath: reader.kubeconfigPath,
+          env: {},
+          timeoutMs: 15_000,
+          cacheTtlMs: 50,
+          log: counting,
+        });
+        try {
+          const first = await call(depsFor(src), "check_mesh_health");
+          assert.ok(first.ok, first.ok ? "" : first.error);
+          const watched = src.snapshotInfo!().watched;
+          for (const name of LINKERD_CONFIGMAPS) {
+            assert.ok(watched.includes(`configmaps (linkerd/${name})`), watched.join(", "));
+          }
+          assert.ok(!src.snapshotInfo!().listed.length, JSON.stringify(src.snapshotInfo!()));
+          await new Promise((r) => setTimeout(r, 300)); // past the TTL, watches open
+          const before = requests;
+          const warm = await call(depsFor(src), "check_mesh_health");
+          assert.ok(warm.ok, warm.ok ? "" : warm.error);
+          assert.equal(requests - before, 0, "no API request on the warm call");
+          assert.deepEqual(normalized(warm.data, src), normalized(first.data, src));
+        } finally {
+          await src.close();
+        }
+      },
+    );
 
     await t.step("403 and 401 carry the real server's message and our hint", async () => {
       const none = await liveSource(nobody.kubeconfigPath);

@@ -70,3 +70,79 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "real API server: a label-selected list is watched with its selector, labels moving in and out",
+  ignore: KUBE_SKIP_REASON !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using kube = await startRealKube({ objects: demoObjects() });
+    const sent: Array<Record<string, unknown>> = [];
+    const log: Logger = {
+      debug: (msg, fields) => msg === "kube request" && sent.push(fields ?? {}),
+      info: () => {},
+      warn: () => {},
+      error: () => {},
+    };
+    const src = await createLiveSource({
+      kubeconfigPath: kube.users.admin.kubeconfigPath,
+      env: {},
+      timeoutMs: 15_000,
+      cacheTtlMs: 50,
+      log,
+    });
+    const sel = "watch-probe in (a,b),!excluded";
+    const names = async () =>
+      (await src.list("services", { labelSelector: sel })).map((o) => o.metadata.name).sort()
+        .join();
+    const path = "/api/v1/namespaces/emojivoto/services";
+    const service = (name: string, labels: Record<string, string>) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace: "emojivoto", labels },
+      spec: { ports: [{ name: "http", port: 8080 }] },
+    });
+    const until = async (want: string) => {
+      const deadline = Date.now() + 15_000;
+      let got = await names();
+      while (got !== want && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        got = await names();
+      }
+      assert.equal(got, want);
+    };
+    try {
+      await kube.must("POST", path, service("probe-a", { "watch-probe": "a" }));
+      await kube.must("POST", path, service("probe-c", { "watch-probe": "c" }));
+      assert.equal(await names(), "probe-a");
+      assert.equal(sent.length, 1, "one list, with the selector");
+      assert.match(String(sent[0]!["path"]), /services/);
+      await new Promise((r) => setTimeout(r, 200)); // past the TTL
+      const afterFirst = sent.length;
+      // Into the selector (c → b), and out of it (an excluded label): the server's watch
+      // sends ADDED and DELETED for objects whose labels move across the selector.
+      await kube.must(
+        "PATCH",
+        `${path}/probe-c`,
+        { metadata: { labels: { "watch-probe": "b" } } },
+        {
+          contentType: "application/merge-patch+json",
+        },
+      );
+      await until("probe-a,probe-c");
+      await kube.must("PATCH", `${path}/probe-a`, { metadata: { labels: { excluded: "yes" } } }, {
+        contentType: "application/merge-patch+json",
+      });
+      await until("probe-c");
+      assert.deepEqual(sent.slice(afterFirst), [], "no list or get: all by the selected watch");
+      assert.ok(
+        src.snapshotInfo!().watched.includes(`services [${sel}]`),
+        JSON.stringify(src.snapshotInfo!()),
+      );
+    } finally {
+      await src.close();
+    }
+  },
+});

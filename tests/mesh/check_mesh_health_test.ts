@@ -563,11 +563,13 @@ Deno.test("check_mesh_health degrades an extension namespace that RBAC does not 
     const mc = r.checks.filter((c) => c.category === "linkerd-multicluster");
     assert.deepEqual(mc.map((c) => c.status), ["warning"]);
     assert.match(mc[0]!.message, /not found \(404\)/);
-    // viz was readable and is checked as usual
-    assert.deepEqual(
-      r.checks.filter((c) => c.category === "linkerd-viz"),
-      full.checks.filter((c) => c.category === "linkerd-viz"),
-    );
+    // viz was readable and is checked as usual (passed checks compared as the 8 KB
+    // budget leaves them: the two answers differ in size, so in what is shortened)
+    const viz = (rep: HealthReport) =>
+      rep.checks.filter((c) => c.category === "linkerd-viz").map((c) =>
+        c.status === "ok" ? { ...c, hint: "", message: c.message.slice(0, 39) } : c
+      );
+    assert.deepEqual(viz(r), viz(full));
   });
   await t.step("Links stay checked when their namespace is unreadable", async () => {
     const link = {

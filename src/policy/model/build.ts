@@ -52,15 +52,26 @@ const NO_NAMES = Object.freeze([]) as unknown as string[];
 
 const memo = new WeakMap<ClusterState, Array<{ opts: PolicyModelOptions; model: PolicyModel }>>();
 
-/** The model of `state`, built once per (state, mesh, pods) identity. */
+/** Models kept per state (distinct mesh settings or pod lists); the oldest goes first. */
+const MAX_MODELS_PER_STATE = 4;
+
+/**
+ * The model of `state`, built once per (state identity, mesh settings, pods identity). The
+ * mesh settings compare by value: `readMeshConfig` returns a new object on every call.
+ */
 export function policyModel(state: ClusterState, opts: PolicyModelOptions): PolicyModel {
   let list = memo.get(state);
   if (!list) memo.set(state, list = []);
-  const hit = list.find((e) => e.opts.mesh === opts.mesh && e.opts.pods === opts.pods);
+  const hit = list.find((e) => sameMesh(e.opts.mesh, opts.mesh) && e.opts.pods === opts.pods);
   if (hit) return hit.model;
   const model = buildPolicyModel(state, opts);
   list.push({ opts: { mesh: opts.mesh, ...(opts.pods ? { pods: opts.pods } : {}) }, model });
+  if (list.length > MAX_MODELS_PER_STATE) list.shift();
   return model;
+}
+
+function sameMesh(a: PolicyModelOptions["mesh"], b: PolicyModelOptions["mesh"]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
