@@ -12,13 +12,10 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { denoDir, startFlags } from "../tests/_mcp.ts";
+import { serverTransport, startStandinProcess } from "./_server_proc.ts";
 
 const pods = Number(Deno.args[0] ?? 10_000);
 const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
-const root = new URL("..", import.meta.url);
 
 /** `VmHWM` (peak RSS) and `VmRSS` of a process, in MB, from `/proc/<pid>/status`. */
 function memoryOf(pid: number): { peakMb: number; rssMb: number } | undefined {
@@ -32,20 +29,7 @@ function memoryOf(pid: number): { peakMb: number; rssMb: number } | undefined {
 }
 
 // The stand-in (synthetic cluster: PODS pods, PODS/5 Services) in a child process.
-const standin = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", new URL("tests/support/kube_standin.ts", root).pathname, String(pods)],
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const reader = standin.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let line = "";
-while (!line.includes("\n")) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error("The stand-in exited before printing its address");
-  line += value;
-}
-const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
+const { child: standin, api } = await startStandinProcess(pods);
 
 const rows: Array<[string, string, string, string]> = [];
 /** API requests the server logged ("kube request" debug lines) so far. */
@@ -54,35 +38,14 @@ let counts = "";
 let client: Client | undefined;
 try {
   let t0 = performance.now();
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", ...startFlags(), new URL("main.ts", root).pathname],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: denoDir(),
-      KUBECONFIG: api.kubeconfigPath,
-      LINKERD_KUBE_TIMEOUT_MS: "30000",
-      LINKERD_MCP_LOG_LEVEL: "debug",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
+  const transport = serverTransport({
+    kubeconfigPath: api.kubeconfigPath,
+    timeoutMs: 30_000,
+    onLine(l) {
+      if (l.includes(" kube request ")) requests++;
+      else if (!l.includes(" debug ")) Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
     },
-    stderr: "pipe",
   });
-  void (async () => {
-    const err = transport.stderr;
-    if (!err) return;
-    let rest = "";
-    for await (const chunk of err as unknown as AsyncIterable<Uint8Array | string>) {
-      rest += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-      const lines = rest.split("\n");
-      rest = lines.pop()!;
-      for (const l of lines) {
-        if (l.includes(" kube request ")) requests++;
-        else if (!l.includes(" debug ")) Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
-      }
-    }
-  })();
   client = new Client({ name: "list-meshed-bench", version: "0.0.0" });
   await client.connect(transport);
   const pid = transport.pid;
@@ -126,7 +89,6 @@ try {
   if (final) write(`server peak RSS (VmHWM): ${final.peakMb.toFixed(0)} MB`);
 } finally {
   await client?.close();
-  await reader.cancel();
   await standin.stdin.close();
   await standin.status;
 }

@@ -9,31 +9,14 @@
  * @module
  */
 import { createLiveSource } from "../src/kube/live.ts";
+import { startStandinProcess } from "./_server_proc.ts";
 
 const pods = Number(Deno.args[0] ?? 10_000);
 const runs = Number(Deno.args[1] ?? 5);
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
 const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    new URL("../tests/support/kube_standin.ts", import.meta.url).pathname,
-    String(pods),
-  ],
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "null",
-}).spawn();
-const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let line = "";
-while (!line.includes("\n")) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error("The stand-in exited before printing its address");
-  line += value;
-}
-const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
+const { child: child, api } = await startStandinProcess(pods, { stderr: "null" });
 try {
   const baseline = Deno.memoryUsage().rss;
   let started = performance.now();
@@ -81,7 +64,6 @@ try {
   await cached.close();
   await src.close();
 } finally {
-  await reader.cancel();
   await child.stdin.close();
   await child.status;
 }

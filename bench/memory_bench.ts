@@ -20,11 +20,8 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { denoDir, startFlags } from "../tests/_mcp.ts";
+import { serverTransport, startStandinProcess } from "./_server_proc.ts";
 
-const root = new URL("..", import.meta.url);
 const write = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 const scales = Deno.args.length
   ? Deno.args.map(Number)
@@ -54,56 +51,23 @@ const CALLS: Array<[string, Record<string, unknown>]> = [
 
 /** One scale: the stand-in, the server, the calls; returns the server's final peak RSS. */
 async function runScale(pods: number): Promise<number | undefined> {
-  const standin = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("tests/support/kube_standin.ts", root).pathname, String(pods)],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = standin.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let line = "";
-  while (!line.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The stand-in exited before printing its address");
-    line += value;
-  }
-  const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
+  const { child: standin, api } = await startStandinProcess(pods);
   let client: Client | undefined;
   /** The V8 heap the server logged last ("heapUsedMb" of a debug line). */
   let heap = "";
   try {
-    const transport = new StdioClientTransport({
-      command: Deno.execPath(),
-      args: ["run", ...extraFlags, ...startFlags(), new URL("main.ts", root).pathname],
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        DENO_DIR: denoDir(),
-        KUBECONFIG: api.kubeconfigPath,
-        LINKERD_KUBE_TIMEOUT_MS: "60000",
-        LINKERD_MCP_LOG_LEVEL: "debug",
-        NO_COLOR: "1",
-        DENO_NO_UPDATE_CHECK: "1",
-      },
-      stderr: "pipe",
-    });
-    void (async () => {
-      const err = transport.stderr;
-      if (!err) return;
-      let rest = "";
-      for await (const chunk of err as unknown as AsyncIterable<Uint8Array | string>) {
-        rest += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-        const lines = rest.split("\n");
-        rest = lines.pop()!;
-        for (const l of lines) {
-          const m = /heapUsedMb=(\d+)/.exec(l);
-          if (m) heap = `${m[1]} MB`;
-          if (/ (warn|error) /.test(l) || (verbose && l.includes("kube list stored"))) {
-            Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
-          }
+    const transport = serverTransport({
+      kubeconfigPath: api.kubeconfigPath,
+      timeoutMs: 60_000,
+      flags: extraFlags,
+      onLine(l) {
+        const m = /heapUsedMb=(\d+)/.exec(l);
+        if (m) heap = `${m[1]} MB`;
+        if (/ (warn|error) /.test(l) || (verbose && l.includes("kube list stored"))) {
+          Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
         }
-      }
-    })();
+      },
+    });
     client = new Client({ name: "memory-bench", version: "0.0.0" });
     const t0 = performance.now();
     await client.connect(transport);
@@ -145,7 +109,6 @@ async function runScale(pods: number): Promise<number | undefined> {
     return memoryOf(pid)?.peakMb;
   } finally {
     await client?.close();
-    await reader.cancel();
     await standin.stdin.close();
     await standin.status;
   }

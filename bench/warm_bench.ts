@@ -18,9 +18,7 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { denoDir, startFlags } from "../tests/_mcp.ts";
+import { serverTransport, startStandinProcess } from "./_server_proc.ts";
 
 /** The tools and their arguments (the synthetic cluster's names; app-000 is meshed). */
 const TOOLS: Array<[string, Record<string, unknown>]> = [
@@ -80,26 +78,9 @@ const median = (xs: number[]) => {
 };
 const ms = (x: number) => x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`;
 
-const standin = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    new URL("tests/support/kube_standin.ts", here).pathname,
-    String(pods),
-    ...(chartRbac ? ["chart-rbac"] : []),
-  ],
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const reader = standin.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let line = "";
-while (!line.includes("\n")) {
-  const { value, done } = await reader.read();
-  if (done) throw new Error("The stand-in exited before printing its address");
-  line += value;
-}
-const api = JSON.parse(line) as { url: string; kubeconfigPath: string };
+const { child: standin, api } = await startStandinProcess(pods, {
+  args: chartRbac ? ["chart-rbac"] : [],
+});
 
 interface Sample {
   ms: number;
@@ -117,46 +98,21 @@ async function runServer(tools: Array<[string, Record<string, unknown>]>) {
   let requests = 0;
   /** Paths of the requests counted since the last reset (what a warm call re-read). */
   let paths: string[] = [];
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: [
-      "run",
-      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
-      ...startFlags(),
-      new URL("main.ts", root).pathname,
-    ],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: denoDir(),
-      KUBECONFIG: api.kubeconfigPath,
-      LINKERD_KUBE_TIMEOUT_MS: "60000",
-      LINKERD_MCP_LOG_LEVEL: "debug",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-    },
-    stderr: "pipe",
-  });
-  void (async () => {
-    const err = transport.stderr;
-    if (!err) return;
-    let rest = "";
-    for await (const chunk of err as unknown as AsyncIterable<Uint8Array | string>) {
-      rest += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-      const lines = rest.split("\n");
-      rest = lines.pop()!;
-      for (const l of lines) {
-        if (l.includes(" kube request ")) {
-          requests++;
-          paths.push(/path=(\S+)/.exec(l)?.[1] ?? "?");
-        } else if (
-          !l.includes(" debug ") && !l.includes("DEP0040") && !l.includes(" serving MCP")
-        ) {
-          Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
-        }
+  const transport = serverTransport({
+    kubeconfigPath: api.kubeconfigPath,
+    timeoutMs: 60_000,
+    flags: v8Flags ? [`--v8-flags=${v8Flags}`] : [],
+    onLine(l) {
+      if (l.includes(" kube request ")) {
+        requests++;
+        paths.push(/path=(\S+)/.exec(l)?.[1] ?? "?");
+      } else if (
+        !l.includes(" debug ") && !l.includes("DEP0040") && !l.includes(" serving MCP")
+      ) {
+        Deno.stderr.writeSync(new TextEncoder().encode(l + "\n"));
       }
-    }
-  })();
+    },
+  });
   const client = new Client({ name: "warm-bench", version: "0.0.0" });
   await client.connect(transport);
   const pid = transport.pid!;
@@ -232,7 +188,6 @@ try {
   }
 } finally {
   await client?.close();
-  await reader.cancel();
   await standin.stdin.close();
   await standin.status;
 }
