@@ -10,6 +10,7 @@ import { createLiveSource, type LiveSource } from "../../src/kube/live.ts";
 import { loadState } from "../../src/kube/state.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { type Standin, type StandinOptions, startStandin } from "../support/kube_standin.ts";
+import { isWatch, names, until } from "./_watch.ts";
 
 function pod(name: string, namespace: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } };
@@ -53,18 +54,6 @@ async function withWatchedSource(
     await api.close();
   }
 }
-
-/** Waits until `cond()` holds (polling), or fails after `ms`. */
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const isWatch = (r: { query: Record<string, string> }) => r.query["watch"] === "1";
-const names = (items: readonly KubeObject[]) => items.map((o) => o.metadata.name).sort();
 
 Deno.test({
   name: "watch cache: the first list lists, repeat calls send no request, changes come by watch",

@@ -21,6 +21,7 @@ import { meshTools } from "../../src/tools/mesh.ts";
 import { testDeps } from "../_helpers.ts";
 import { type Standin, type StandinOptions, startStandin } from "../support/kube_standin.ts";
 import { syntheticCluster } from "../support/synthetic.ts";
+import { isWatch, names, until } from "./_watch.ts";
 
 function pod(name: string, namespace: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } };
@@ -60,16 +61,6 @@ async function withSource(
   }
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const isWatch = (r: { query: Record<string, string> }) => r.query["watch"] === "1";
-const names = (items: readonly KubeObject[]) => items.map((o) => o.metadata.name).sort();
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("label selectors mean what the API server means", () => {

@@ -12,6 +12,21 @@ import type { Logger } from "../../src/log.ts";
 import { KUBE_SKIP_REASON, startRealKube } from "../support/kube_real.ts";
 import { type Data, depsFor, ok } from "./_sources.ts";
 
+/**
+ * Every request the source sends (lists, gets) is logged as "kube request"; the long-lived
+ * watch requests are not: `sent` collects their fields.
+ */
+function requestLog(): { sent: Array<Record<string, unknown>>; log: Logger } {
+  const sent: Array<Record<string, unknown>> = [];
+  const log: Logger = {
+    debug: (msg, fields) => msg === "kube request" && sent.push(fields ?? {}),
+    info: () => {},
+    warn: () => {},
+    error: () => {},
+  };
+  return { sent, log };
+}
+
 Deno.test({
   name: "real API server: a watched change appears in the next answer, with no list between",
   ignore: KUBE_SKIP_REASON !== undefined,
@@ -19,15 +34,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using kube = await startRealKube({ objects: demoObjects() });
-    // Every request the source sends (lists, gets) is logged as "kube request"; the
-    // long-lived watch requests are not.
-    const sent: Array<Record<string, unknown>> = [];
-    const log: Logger = {
-      debug: (msg, fields) => msg === "kube request" && sent.push(fields ?? {}),
-      info: () => {},
-      warn: () => {},
-      error: () => {},
-    };
+    const { sent, log } = requestLog();
     const src = await createLiveSource({
       kubeconfigPath: kube.users.admin.kubeconfigPath,
       env: {},
@@ -79,13 +86,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using kube = await startRealKube({ objects: demoObjects() });
-    const sent: Array<Record<string, unknown>> = [];
-    const log: Logger = {
-      debug: (msg, fields) => msg === "kube request" && sent.push(fields ?? {}),
-      info: () => {},
-      warn: () => {},
-      error: () => {},
-    };
+    const { sent, log } = requestLog();
     const src = await createLiveSource({
       kubeconfigPath: kube.users.admin.kubeconfigPath,
       env: {},
