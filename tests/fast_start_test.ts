@@ -54,14 +54,10 @@ const CALL = (id: number) =>
  * Runs the server on the demo mesh, writes `lines` at once, and collects stdout lines until
  * `expect` replies arrived (stdin stays open meanwhile). Returns them and stderr.
  */
-async function session(
-  lines: string[],
-  expect: number,
-  fast: boolean,
-  args: string[] = ["--demo"],
-): Promise<{ out: string[]; err: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags(), MAIN, ...args, "--log-level", "debug"],
+/** The server under the product's flags, with the fast path on or off (`LINKERD_MCP_FAST_START=0`). */
+function spawnServer(fast: boolean, args: string[], stderr: "piped" | "null"): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags(), MAIN, ...args],
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "",
@@ -73,8 +69,17 @@ async function session(
     },
     stdin: "piped",
     stdout: "piped",
-    stderr: "piped",
+    stderr,
   }).spawn();
+}
+
+async function session(
+  lines: string[],
+  expect: number,
+  fast: boolean,
+  args: string[] = ["--demo"],
+): Promise<{ out: string[]; err: string }> {
+  const child = spawnServer(fast, [...args, "--log-level", "debug"], "piped");
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
   const out: string[] = [];
@@ -364,21 +369,7 @@ Deno.test("after an initialize alone the SDK is wanted soon, and stdin's end is 
 
 Deno.test("a client that writes and closes stdin at once gets the same answers, and the server exits", async () => {
   const run = async (fast: boolean, lines: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags(), MAIN, "--demo"],
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        DENO_DIR: denoDir(),
-        NO_COLOR: "1",
-        DENO_NO_UPDATE_CHECK: "1",
-        ...(fast ? {} : { LINKERD_MCP_FAST_START: "0" }),
-      },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const out = spawnServer(fast, ["--demo"], "null");
     const writer = out.stdin.getWriter();
     await writer.write(new TextEncoder().encode(lines.map((l) => l + "\n").join("")));
     await writer.close();
