@@ -11,9 +11,6 @@ import { type Config, ENV_VARS, loadConfig } from "./src/config.ts";
 import type { LiveSource } from "./src/kube/live.ts";
 import type { ClusterSource } from "./src/kube/source.ts";
 import { createLogger, isLogLevel, type Logger } from "./src/log.ts";
-import { redactUrl } from "./src/redact.ts";
-import { lazyPromClient } from "./src/metrics/lazy_client.ts";
-import { lazyDemoPromClient } from "./src/demo/lazy_prom.ts";
 import type { ToolDeps } from "./src/tools/_spec.ts";
 import { startFastStdio } from "./src/fast_start.ts";
 import { serverCapabilities, serverInfo, serverInstructions } from "./src/server_info.ts";
@@ -109,16 +106,7 @@ async function main(): Promise<number> {
     }
   }
 
-  let deps: ToolDeps = {
-    cluster,
-    config,
-    prom: cluster.kind === "demo" ? lazyDemoPromClient() : lazyPromClient(
-      async () => (await import("./src/metrics/mod.ts")).createPromClient(config, { cluster, log }),
-      redactUrl(config.prometheus.url),
-    ),
-    log,
-    now: () => new Date(),
-  };
+  let deps: ToolDeps;
   try {
     // Every cluster this server serves; each tool takes `cluster` to pick one.
     const { buildClusterSet, readClustersFile } = await import("./src/cli/clusters.ts");
@@ -131,12 +119,13 @@ async function main(): Promise<number> {
       log,
       ...(file ? { file } : {}),
       source: cluster,
-      prom: deps.prom,
     });
     deps = {
-      ...deps,
+      cluster,
       config: built.config,
       prom: built.prom,
+      log,
+      now: () => new Date(),
       clusters: built.clusters,
       clusterName: built.defaultName,
     };

@@ -19,7 +19,10 @@ import { type ClustersFile, configFor } from "../clusters/config_file.ts";
 import type { Config } from "../config.ts";
 import type { ClusterSource } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
+import { westDemoPromClient } from "../demo/cluster_prom.ts";
+import { lazyPromClient } from "../metrics/lazy_client.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
+import { redactUrl } from "../redact.ts";
 
 /** What {@linkcode buildClusterSet} needs. */
 export interface BuildClusterSetOptions {
@@ -31,8 +34,19 @@ export interface BuildClusterSetOptions {
   file?: ClustersFile;
   /** The default cluster, already built. */
   source: ClusterSource;
-  /** Its Prometheus client, already built. */
-  prom: PromClient;
+}
+
+/**
+ * The Prometheus client of a cluster, built on its first query: the demo's recording for
+ * the demo, else `config`'s Prometheus with the cluster's API server proxy as fallback.
+ */
+export function promClientFor(source: ClusterSource, config: Config, log: Logger): PromClient {
+  if (source.kind === "demo") return westDemoPromClient();
+  return lazyPromClient(
+    async () =>
+      (await import("../metrics/mod.ts")).createPromClient(config, { cluster: source, log }),
+    redactUrl(config.prometheus.url),
+  );
 }
 
 /** The cluster set and the default cluster's name and configuration. */
@@ -41,7 +55,7 @@ export interface BuiltClusters {
   defaultName: string;
   /** The default cluster's configuration (the environment's with its overrides). */
   config: Config;
-  /** Its Prometheus client (rebuilt when its overrides change the Prometheus). */
+  /** Its Prometheus client. */
   prom: PromClient;
 }
 
@@ -57,32 +71,15 @@ export async function buildClusterSet(
 ): Promise<BuiltClusters> {
   const overrides = opts.file?.clusters ?? {};
   const linkName = (name: string) => overrides[name]?.linkName ?? name;
-  const makeProm = async (source: ClusterSource, config: Config): Promise<PromClient> => {
-    if (source.kind === "demo") {
-      const { lazyDemoPromClient } = await import("../demo/lazy_prom.ts");
-      return lazyDemoPromClient();
-    }
-    const { lazyPromClient } = await import("../metrics/lazy_client.ts");
-    const { redactUrl } = await import("../redact.ts");
-    return lazyPromClient(
-      async () =>
-        (await import("../metrics/mod.ts")).createPromClient(config, {
-          cluster: source,
-          log: opts.log,
-        }),
-      redactUrl(config.prometheus.url),
-    );
-  };
+  const makeProm = (source: ClusterSource, config: Config) =>
+    promClientFor(source, config, opts.log);
   const defaultName = choice.kind === "manifests"
     ? choice.sets[0]?.name ?? "manifests"
     : choice.kind === "demo"
     ? "west"
     : (opts.source as { context?: string }).context ?? "current-context";
   const defaultConfig = configFor(opts.config, overrides[defaultName], { isDefault: true });
-  const defaultProm = overrides[defaultName]?.prometheusUrl !== undefined ||
-      overrides[defaultName]?.prometheusTimeoutMs !== undefined
-    ? await makeProm(opts.source, defaultConfig)
-    : opts.prom;
+  const defaultProm = makeProm(opts.source, defaultConfig);
   const defaultHandle: ClusterHandle = {
     name: defaultName,
     linkName: linkName(defaultName),
@@ -185,9 +182,15 @@ export async function buildClusterSet(
       break;
     }
   }
-  for (const name of Object.keys(overrides)) {
-    if (choice.kind !== "live" && !(await clusters.list()).some((c) => c.name === name)) {
-      opts.log.warn(`LINKERD_MCP_CONFIG names cluster "${name}", which this server does not serve`);
+  // (a live server learns its contexts on first use: not read here, at start-up)
+  if (choice.kind !== "live") {
+    const served = new Set((await clusters.list()).map((c) => c.name));
+    for (const name of Object.keys(overrides)) {
+      if (!served.has(name)) {
+        opts.log.warn(
+          `LINKERD_MCP_CONFIG names cluster "${name}", which this server does not serve`,
+        );
+      }
     }
   }
   return { clusters, defaultName, config: defaultConfig, prom: defaultProm };

@@ -7,6 +7,7 @@
  * @module
  */
 import { NotFoundError } from "../errors.ts";
+import { lazyPromClient } from "../metrics/lazy_client.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
 
 /** A demo cluster's name (the first is the default). */
@@ -17,14 +18,13 @@ export type DemoNow = Date | (() => Date);
 
 /** West's recorded Prometheus, `now` as in `DemoPromClientOptions` of `./prom.ts`. */
 export function westDemoPromClient(now?: DemoNow): PromClient {
-  let loaded: Promise<PromClient> | undefined;
-  const client = () => loaded ??= import("./prom.ts").then((m) => m.createDemoPromClient(now));
-  return {
-    describe: () =>
-      "the demo's west cluster's recorded Prometheus (linkerd-viz; embedded, no Prometheus is contacted)",
-    query: async (promql, opts) => (await client()).query(promql, opts),
-    queryRange: async (promql, range, opts) => (await client()).queryRange(promql, range, opts),
-  };
+  const description =
+    "the demo's west cluster's recorded Prometheus (linkerd-viz; embedded, no Prometheus is contacted)";
+  const client = lazyPromClient(
+    () => import("./prom.ts").then((m) => m.createDemoPromClient(now)),
+    description,
+  );
+  return { ...client, describe: () => description };
 }
 
 /** The message of every east query: which data there is not, and where there is some. */

@@ -13,7 +13,6 @@ import type { ClusterSet } from "../../src/clusters/set.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoObjects } from "../../src/demo/mod.ts";
 import { SILENT } from "../../src/log.ts";
-import { createPromClient } from "../../src/metrics/mod.ts";
 import { runTool, type ToolDeps } from "../../src/tools/_spec.ts";
 import { allTools } from "../../src/tools/mod.ts";
 import { type Standin, STANDIN_CA_PEM, startStandin } from "../support/kube_standin.ts";
@@ -77,14 +76,13 @@ async function world(): Promise<World> {
       { name: "gone", url: `https://127.0.0.1:${freePort()}`, token: tokens.gone },
     ]),
   );
-  // As main.ts: the default source, its Prometheus, then every context of the kubeconfig.
+  // As main.ts: the default source, then every context of the kubeconfig.
   // No Prometheus: its URL refuses at once (the stand-ins answer the proxy fallback 404).
   const env = { "LINKERD_PROMETHEUS_URL": `http://127.0.0.1:${freePort()}` };
   const config = loadConfig(env);
   const choice = { kind: "live" as const, kubeconfig: path };
   const cluster = await buildSource(choice, { env, config, log: SILENT });
-  const prom = createPromClient(config, { cluster, log: SILENT });
-  const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster, prom });
+  const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster });
   const deps: ToolDeps = {
     cluster,
     config: built.config,

@@ -18,7 +18,6 @@ import { buildSource } from "../../src/cli/source.ts";
 import type { ClusterSet } from "../../src/clusters/set.ts";
 import { loadConfig } from "../../src/config.ts";
 import { demoObjects } from "../../src/demo/mod.ts";
-import { lazyDemoPromClient } from "../../src/demo/lazy_prom.ts";
 import type { ClusterSource } from "../../src/kube/source.ts";
 import { SILENT } from "../../src/log.ts";
 import { createPromClient } from "../../src/metrics/mod.ts";
@@ -140,10 +139,7 @@ async function serverDeps(
   };
   const config = loadConfig(env);
   const cluster = await buildSource(choice, { env, config, log: SILENT });
-  const prom = cluster.kind === "demo"
-    ? lazyDemoPromClient()
-    : createPromClient(config, { cluster, log: SILENT });
-  const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster, prom });
+  const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster });
   return {
     deps: {
       cluster,

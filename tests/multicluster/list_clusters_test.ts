@@ -151,13 +151,11 @@ Deno.test("buildClusterSet serves every kubeconfig context, the --context one by
     const choice = { kind: "live" as const, kubeconfig: path, context: "kind-dev" };
     const config = loadConfig({ LINKERD_PROMETHEUS_URL: "http://127.0.0.1:9090" });
     const source = await buildSource(choice, { env: {}, config, log: SILENT });
-    const base = testDeps([], { cluster: source });
     const built = await buildClusterSet(choice, {
       env: {},
       config,
       log: SILENT,
       source,
-      prom: base.prom,
       file: {
         clusters: { east: { linkName: "east-prod", prometheusUrl: "http://10.0.0.9:9090" } },
       },
