@@ -32,8 +32,6 @@ export interface ClusterSummary {
   linkName: string;
   /** The default cluster: tools read it when no `cluster` is given. */
   default: boolean;
-  /** Built already (its source has been used in this process). */
-  open: boolean;
 }
 
 /** A cluster name that this server does not know. */
@@ -129,7 +127,6 @@ export function createClusterSet(
     return loaded;
   };
   const built = new Map<string, Promise<ClusterHandle>>();
-  const open = new Set<string>();
   const set: ClusterSet = {
     async list() {
       const { ordered, defaultName } = await load();
@@ -137,7 +134,6 @@ export function createClusterSet(
         name: e.name,
         linkName: e.linkName ?? e.name,
         default: e.name === defaultName,
-        open: open.has(e.name),
       }));
     },
     async get(name) {
@@ -147,10 +143,7 @@ export function createClusterSet(
       if (!entry) throw new UnknownClusterError(key, ordered.map((e) => e.name));
       let handle = built.get(key);
       if (!handle) {
-        handle = entry.build().then((h) => {
-          open.add(key);
-          return h;
-        });
+        handle = entry.build();
         built.set(key, handle);
         handle.catch(() => built.delete(key));
       }
