@@ -19,7 +19,7 @@ import { type ClustersFile, configFor } from "../clusters/config_file.ts";
 import type { Config } from "../config.ts";
 import type { ClusterSource } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
-import { westDemoPromClient } from "../demo/cluster_prom.ts";
+import { demoPromClientFor, westDemoPromClient } from "../demo/cluster_prom.ts";
 import { lazyPromClient } from "../metrics/lazy_client.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
 import { redactUrl } from "../redact.ts";
@@ -71,15 +71,13 @@ export async function buildClusterSet(
 ): Promise<BuiltClusters> {
   const overrides = opts.file?.clusters ?? {};
   const linkName = (name: string) => overrides[name]?.linkName ?? name;
-  const makeProm = (source: ClusterSource, config: Config) =>
-    promClientFor(source, config, opts.log);
   const defaultName = choice.kind === "manifests"
     ? choice.sets[0]?.name ?? "manifests"
     : choice.kind === "demo"
     ? "west"
     : (opts.source as { context?: string }).context ?? "current-context";
   const defaultConfig = configFor(opts.config, overrides[defaultName], { isDefault: true });
-  const defaultProm = makeProm(opts.source, defaultConfig);
+  const defaultProm = promClientFor(opts.source, defaultConfig, opts.log);
   const defaultHandle: ClusterHandle = {
     name: defaultName,
     linkName: linkName(defaultName),
@@ -97,7 +95,7 @@ export async function buildClusterSet(
         name,
         linkName: linkName(name),
         source,
-        prom: await makeProm(source, config),
+        prom: promClientFor(source, config, opts.log),
         config,
       };
     },
@@ -117,7 +115,6 @@ export async function buildClusterSet(
         linkName: linkName("east"),
         async build() {
           const { createDemoSource } = await import("../demo/mod.ts");
-          const { demoPromClientFor } = await import("../demo/cluster_prom.ts");
           return {
             name: "east",
             linkName: linkName("east"),
