@@ -242,6 +242,10 @@ async function serve(
   fast?.adopt(transport);
   await server.connect(transport);
   log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
+  if (deps.cluster.kind === "live") {
+    // While the client reads the listing: the first call then finds TLS ready.
+    void import("./src/kube/_fetch_http.ts").then((m) => m.warmUpTls());
+  }
   if (Deno.stdin.isTerminal()) {
     // Started by hand: say what is served (this reads the cluster, so only here, where
     // no client is waiting for its first answers) and how to connect a client.

@@ -52,7 +52,13 @@ export function serverTransport(opts: {
 }): StdioClientTransport {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
-    args: ["run", ...(opts.flags ?? []), ...startFlags(), new URL("main.ts", ROOT).pathname],
+    // `BENCH_ENTRY=dist/linkerd-mcp.js` runs the bundle (`deno task bundle`) instead.
+    args: [
+      "run",
+      ...(opts.flags ?? []),
+      ...startFlags(),
+      new URL(Deno.env.get("BENCH_ENTRY") ?? "main.ts", ROOT).pathname,
+    ],
     env: {
       PATH: Deno.env.get("PATH") ?? "",
       HOME: Deno.env.get("HOME") ?? "/tmp",
@@ -62,6 +68,13 @@ export function serverTransport(opts: {
       LINKERD_MCP_LOG_LEVEL: "debug",
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
+      // glibc's malloc tuning, for memory experiments (bench/memory_bench.ts).
+      ...Object.fromEntries(
+        ["MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_"].flatMap((k) => {
+          const v = Deno.env.get(k);
+          return v === undefined ? [] : [[k, v]];
+        }),
+      ),
     },
     stderr: "pipe",
   });

@@ -35,6 +35,18 @@ function memoryOf(pid: number): { peakMb: number; rssMb: number } | undefined {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1]);
+    if (verbose) {
+      const roll = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+      const r = (key: string) =>
+        Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(roll)?.[1]) >> 10;
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `  rss anon ${kb("RssAnon") >> 10} MB, file ${kb("RssFile") >> 10} MB; private dirty ${
+            r("Private_Dirty")
+          } MB\n`,
+        ),
+      );
+    }
     return { peakMb: kb("VmHWM") / 1024, rssMb: kb("VmRSS") / 1024 };
   } catch {
     return undefined; // not Linux, or the process is gone

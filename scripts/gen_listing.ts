@@ -11,7 +11,8 @@
  * @module
  */
 import { toolListing } from "../src/tools/listing.ts";
-import { WRITE_TOOL_NAMES } from "../src/tools/mod.ts";
+import { TOOL_GROUPS, WRITE_TOOL_NAMES } from "../src/tools/mod.ts";
+import { TOOL_GROUP_NAMES } from "../src/tools/table.ts";
 
 /** Where the generated listing lives. */
 export const LISTING_FILE = new URL("../src/tools/listing.gen.ts", import.meta.url);
@@ -46,10 +47,19 @@ function unformatted(): string {
 export const WRITE_TOOL_NAMES = [
 ${names}] as const;
 
+/** The family (\`TOOL_GROUPS\` in mod.ts) of each tool, for loading only its module. */
+export const TOOL_GROUP_OF = ${groupsOf()} as const;
+
 /** \`toolListing(true)\` as JSON: every tool, the write tools included. */
 export const TOOL_LISTING_JSON =
   ${JSON.stringify(JSON.stringify(toolListing(true)))};
 `;
+}
+
+function groupsOf(): string {
+  const of: Record<string, string> = {};
+  for (const g of TOOL_GROUP_NAMES) for (const t of TOOL_GROUPS[g]()) of[t.name] = g;
+  return JSON.stringify(of);
 }
 
 if (import.meta.main) {

@@ -31,7 +31,7 @@ import {
   type ToolDeps,
   type ToolSpec,
 } from "./tools/_spec.ts";
-import { isWriteTool, listedTools, loadToolModule, loadTools } from "./tools/table.ts";
+import { isWriteTool, listedTools, loadTool, toolNames } from "./tools/table.ts";
 import { serverCapabilities, serverInfo, serverInstructions } from "./server_info.ts";
 
 /** Options for {@linkcode createServer}. */
@@ -184,11 +184,10 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       if (!params.success) {
         throw new McpError(ErrorCode.InvalidParams, "Invalid params for tools/call");
       }
-      // The tool modules (and their domain) are loaded on the first call.
-      const specs = await loadTools(writes);
-      const spec = specs.get(params.data.name);
+      // The tool's module (and its domain) is loaded on its first call.
+      const spec = await loadTool(params.data.name, writes);
       if (!spec && isWriteTool(params.data.name)) {
-        const { writesDisabledMessage } = await loadToolModule();
+        const { writesDisabledMessage } = await import("./tools/writes.ts");
         return {
           content: [{ type: "text" as const, text: writesDisabledMessage(params.data.name) }],
           isError: true,
@@ -197,7 +196,7 @@ export function createServer(deps: ToolDeps, opts: CreateServerOptions = {}): Se
       if (!spec) {
         throw new McpError(
           ErrorCode.InvalidParams,
-          `Unknown tool "${params.data.name}"; available: ${[...specs.keys()].join(", ")}`,
+          `Unknown tool "${params.data.name}"; available: ${toolNames(writes).join(", ")}`,
         );
       }
       // The raw arguments, not the SDK's parsed copy: runTool rejects unknown keys.

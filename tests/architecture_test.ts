@@ -214,8 +214,10 @@ Deno.test("the import graph is read: what the pure folders import resolves to so
   }
   assert.deepEqual(missing, []);
   assert.ok(
-    (GRAPH.edges.get("src/kube/live.ts") ?? []).some((e) => /client-node/.test(e.to)),
-    "live.ts is seen importing client-node",
+    (GRAPH.edges.get("src/kube/credentials_client_node.ts") ?? []).some((e) =>
+      /client-node/.test(e.to)
+    ),
+    "credentials_client_node.ts is seen importing client-node",
   );
   assert.equal(
     ioViolations(GRAPH, (p) => p === "src/server.ts").length,

@@ -32,6 +32,61 @@ export function mib(bytes: number): string {
   return Number.isInteger(m) ? String(m) : m.toFixed(1);
 }
 
+/** What a request carries besides its URL: the method, headers and basic auth (`user:pass`). */
+export interface RequestSpec {
+  method?: string;
+  headers: Record<string, string>;
+  auth?: string;
+}
+
+/**
+ * How the live source sends requests: {@linkcode nodeTransport} (`node:http(s)` with an
+ * agent) or `fetchTransport` (`_fetch_http.ts`, Deno's client), with one contract.
+ */
+export interface HttpTransport {
+  /** One exchange; see {@linkcode httpGet}. */
+  get(
+    url: string,
+    spec: RequestSpec,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    body?: string,
+    maxBytes?: number,
+  ): Promise<RawResponse>;
+  /** A watch; see {@linkcode httpStream}. */
+  stream(
+    url: string,
+    spec: RequestSpec,
+    idleMs: number,
+    signal: AbortSignal | undefined,
+    onLine: (line: string) => void,
+    onOpen?: (status: number) => void,
+    maxLineBytes?: number,
+  ): Promise<StreamEnd>;
+  /** Closes its connections. */
+  close(): void;
+}
+
+/** A transport over `node:http(s)` `request` and an agent (destroyed by `close()`). */
+export function nodeTransport(
+  request: typeof import("node:https").request,
+  agent: import("node:http").Agent | undefined,
+): HttpTransport {
+  const options = (spec: RequestSpec): RequestOptions => ({
+    agent,
+    headers: spec.headers,
+    ...(spec.auth ? { auth: spec.auth } : {}),
+    ...(spec.method ? { method: spec.method } : {}),
+  });
+  return {
+    get: (url, spec, timeoutMs, signal, body, maxBytes) =>
+      httpGet(request, url, options(spec), timeoutMs, signal, body, maxBytes),
+    stream: (url, spec, idleMs, signal, onLine, onOpen, maxLineBytes) =>
+      httpStream(request, url, options(spec), idleMs, signal, onLine, onOpen, maxLineBytes),
+    close: () => agent?.destroy?.(),
+  };
+}
+
 /** Rejection value of {@linkcode httpGet} when the deadline passes. */
 export const NETWORK_TIMEOUT: unique symbol = Symbol("timeout");
 

@@ -9,7 +9,8 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeconfigError } from "../errors.ts";
-import { registerBasicAuth, registerSecret, summarize } from "../redact.ts";
+import { registerBasicAuth, registerSecret } from "../redact.ts";
+import { kubeconfigLoadError, parseKubeconfigFile } from "./kubeconfig_read.ts";
 
 /** Where the in-cluster service account is mounted. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -228,63 +229,6 @@ export function loadKubeConfig(
   return kc;
 }
 
-/**
- * Words a kubeconfig that cannot be loaded without quoting it: js-yaml's errors carry a
- * snippet of the file, which may hold a token or a key. Only the reason and position are kept.
- */
-function kubeconfigLoadError(path: string, err: unknown): KubeconfigError {
-  const e = err as {
-    code?: string;
-    name?: string;
-    reason?: string;
-    mark?: { line?: number; column?: number };
-    message?: string;
-  };
-  if (e.code === "EACCES" || e.code === "EPERM") {
-    return new KubeconfigError(
-      `Cannot read kubeconfig "${path}": permission denied (${e.code}); make the file readable ` +
-        "by the user that runs linkerd-mcp, or point KUBECONFIG at a readable copy",
-      { reason: "PermissionDenied" },
-    );
-  }
-  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-    return new KubeconfigError(
-      `Cannot read kubeconfig "${path}": Deno refused read access; ` +
-        `run with --allow-read (or --allow-read=${path})`,
-      { reason: "PermissionDenied" },
-    );
-  }
-  if (e.code === "EISDIR") {
-    return new KubeconfigError(`Cannot read kubeconfig "${path}": it is a directory`, {
-      reason: "InvalidKubeconfig",
-    });
-  }
-  if (e.name === "YAMLException") {
-    const at = e.mark && typeof e.mark.line === "number"
-      ? ` at line ${e.mark.line + 1}${
-        typeof e.mark.column === "number" ? `, column ${e.mark.column + 1}` : ""
-      }`
-      : "";
-    return new KubeconfigError(
-      `Cannot load kubeconfig "${path}": it is not valid YAML${at}: ${
-        summarize(e.reason ?? "syntax error", 120)
-      }; fix the file (kubectl config view shows what kubectl makes of it)`,
-      { reason: "InvalidKubeconfig" },
-    );
-  }
-  // client-node's own checks ("users[0].name is missing") quote no value; anything else
-  // (a TypeError on a file that is not a mapping) is summarised.
-  const msg = e.message ?? String(err);
-  const detail = /^(clusters|users|contexts)\[\d+\][\w.]* is missing$/.test(msg)
-    ? msg
-    : err instanceof TypeError
-    ? "it is not a kubeconfig (expected a mapping with clusters, users and contexts)"
-    : summarize(msg.split("\n")[0] ?? "", 120);
-  return new KubeconfigError(`Cannot load kubeconfig "${path}": ${detail}`, {
-    reason: "InvalidKubeconfig",
-  });
-}
-
 /** The context names of a kubeconfig (never its clusters' servers or users' credentials). */
 export interface KubeconfigContexts {
   /** Context names, merged first-wins across files as kubectl does, in file order. */
@@ -304,24 +248,10 @@ export async function readKubeconfigContexts(
   location: KubeconfigLocation,
 ): Promise<KubeconfigContexts> {
   if (location.kind === "in-cluster") return { contexts: ["in-cluster"], current: "in-cluster" };
-  const { parse } = await import("yaml");
   const names: string[] = [];
   let current: string | undefined;
   for (const path of location.paths) {
-    let doc: unknown;
-    try {
-      doc = parse(await Deno.readTextFile(path));
-    } catch (err) {
-      const e = err as { name?: string; linePos?: Array<{ line: number; col: number }> };
-      if (e.name === "YAMLParseError") {
-        const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}` : "";
-        throw new KubeconfigError(
-          `Cannot load kubeconfig "${path}": it is not valid YAML${at}; fix the file (kubectl config view shows what kubectl makes of it)`,
-          { reason: "InvalidKubeconfig" },
-        );
-      }
-      throw kubeconfigLoadError(path, err);
-    }
+    const doc = await parseKubeconfigFile(path);
     const d = (doc ?? {}) as { contexts?: unknown; "current-context"?: unknown };
     for (const c of Array.isArray(d.contexts) ? d.contexts : []) {
       const name = (c as { name?: unknown } | null)?.name;

@@ -19,8 +19,6 @@
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node";
-import type { Agent, RequestOptions } from "node:http";
 import { z } from "zod";
 import { KubeApiError, KubeconfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -29,8 +27,6 @@ import { redactUrl, registerBasicAuth, registerSecret } from "../redact.ts";
 import {
   abortableSleep,
   apiError,
-  httpGet,
-  httpStream,
   mib,
   NETWORK_TIMEOUT,
   parseJson,
@@ -40,7 +36,16 @@ import {
   retryAfterMs,
   statusOf,
 } from "./_live_http.ts";
-import { findKubeconfig, type KubeconfigLocation, loadKubeConfig } from "./kubeconfig.ts";
+import {
+  type AppliedCredentials,
+  inClusterCredentials,
+  kubeconfigCredentials,
+  type KubeCredentials,
+  needsClientNode,
+} from "./credentials.ts";
+import { EXEC_PLUGIN_TIMEOUT_MS } from "./exec_plugin.ts";
+import { findKubeconfig, type KubeconfigLocation } from "./kubeconfig.ts";
+import { readSelectedKubeconfig } from "./kubeconfig_read.ts";
 export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
 import { Informer, type WatchEvent } from "./informer.ts";
@@ -160,33 +165,27 @@ export async function createLiveSource(opts: CreateLiveSourceOptions): Promise<L
     ...(opts.kubeconfigPath ? { kubeconfigPath: opts.kubeconfigPath } : {}),
     ...(opts.serviceAccountDir ? { serviceAccountDir: opts.serviceAccountDir } : {}),
   });
-  const k8s = await import("@kubernetes/client-node");
-  const kc = loadKubeConfig(k8s.KubeConfig, location, opts.context);
-  const cluster = kc.getCurrentCluster()!;
-  const shownServer = redactUrl(cluster.server.replace(/\/+$/, ""));
-  registerUrlPassword(cluster.server);
-  if (cluster.server.startsWith("http:") && !cluster.skipTLSVerify) {
+  const creds = await credentialsFor(location, opts.context);
+  const server = creds.server;
+  const shownServer = redactUrl(server.replace(/\/+$/, ""));
+  registerUrlPassword(server);
+  if (server.startsWith("http:") && !creds.skipTLSVerify) {
     throw new KubeconfigError(
-      `Cannot use context "${kc.getCurrentContext()}": its server ${shownServer} is plain ` +
-        "HTTP; client-node accepts that only with insecure-skip-tls-verify: true in the cluster",
+      `Cannot use context "${creds.context}": its server ${shownServer} is plain ` +
+        "HTTP; it is accepted only with insecure-skip-tls-verify: true in the cluster",
       { reason: "InvalidKubeconfig" },
     );
   }
-  const exec = guardExecPlugin(kc);
   opts.log?.debug("kubeconfig", {
     from: location.kind === "files" ? location.paths : "in-cluster service account",
-    context: kc.getCurrentContext(),
+    context: creds.context,
+    credentials: creds.implementation,
   });
-  const http = cluster.server.startsWith("http:")
-    ? await import("node:http")
-    : await import("node:https");
   return new LiveKubeSource({
-    kc,
-    request: http.request,
-    context: location.kind === "in-cluster" ? "in-cluster" : kc.getCurrentContext(),
+    creds,
+    context: creds.context,
     server: shownServer,
-    baseUrl: cluster.server.replace(/\/+$/, ""),
-    exec,
+    baseUrl: server.replace(/\/+$/, ""),
     timeoutMs: opts.timeoutMs,
     log: opts.log ?? SILENT,
     cacheTtlMs: opts.cacheTtlMs ?? 3000,
@@ -196,16 +195,33 @@ export async function createLiveSource(opts: CreateLiveSourceOptions): Promise<L
   });
 }
 
+/**
+ * The context's credentials: built in for tokens, token files, exec plugins, certificates
+ * and the service account; through client-node (imported only then) for `auth-provider`
+ * and `proxy-url`.
+ */
+async function credentialsFor(
+  location: KubeconfigLocation,
+  context: string | undefined,
+): Promise<KubeCredentials> {
+  if (location.kind === "in-cluster") {
+    return inClusterCredentials(location);
+  }
+  const selected = await readSelectedKubeconfig(location, context);
+  if (needsClientNode(selected)) {
+    const { clientNodeCredentials } = await import("./credentials_client_node.ts");
+    return clientNodeCredentials(location, selected.context);
+  }
+  return kubeconfigCredentials(selected);
+}
+
 interface LiveKubeSourceInit {
-  kc: KubeConfig;
-  request: typeof import("node:https").request;
+  creds: KubeCredentials;
   context: string;
   /** The API server URL as shown (no userinfo). */
   server: string;
   /** The API server URL requests go to (with the kubeconfig's userinfo, if any). */
   baseUrl: string;
-  /** What the exec plugin of the context did last, when it has one. */
-  exec: ExecRecord | undefined;
   timeoutMs: number;
   log: Logger;
   cacheTtlMs: number;
@@ -232,8 +248,6 @@ export const MAX_LIST_PAGES = 200;
 export const MAX_LIST_BYTES = 256 * 1024 * 1024;
 /** Most retries of one request answered 429/503 with `Retry-After`. */
 export const MAX_RETRIES = 3;
-/** An exec credential plugin (aws, gke-gcloud-auth-plugin, kubelogin) is killed after this. */
-export const EXEC_PLUGIN_TIMEOUT_MS = 30_000;
 
 const CREDENTIALS_TTL_MS = 10_000;
 /** Most single objects watched by name (beyond it, they are read by GET with the TTL cache). */
@@ -261,10 +275,8 @@ class LiveKubeSource implements LiveSource {
   /** `resource|namespace` whose list RBAC forbids: their objects are watched one by one. */
   readonly #unlistableIn = new Set<string>();
   #closed = false;
-  /** The connection agent (TLS settings, proxy), from the first request's credentials. */
-  #agent: Agent | undefined;
   /** Auth headers, reused briefly: client-node reruns an exec plugin without expiry each time. */
-  #credentials: { options: Promise<RequestOptions>; expires: number } | undefined;
+  #credentials: { options: Promise<AppliedCredentials>; expires: number } | undefined;
 
   constructor(init: LiveKubeSourceInit) {
     this.#init = init;
@@ -432,6 +444,8 @@ class LiveKubeSource implements LiveSource {
           of: qualified(r),
           items: items.length,
           heapUsedMb: Math.round(m.heapUsed / 1048576),
+          heapTotalMb: Math.round(m.heapTotal / 1048576),
+          externalMb: Math.round(m.external / 1048576),
           rssMb: Math.round(m.rss / 1048576),
         });
         return { items, resourceVersion };
@@ -682,13 +696,12 @@ class LiveKubeSource implements LiveSource {
     this.#cache.clear();
     const stopping = [...this.#informers.values()].map((i) => i.close());
     this.#informers.clear();
-    for (const child of this.#init.exec?.running ?? []) {
+    for (const child of this.#init.creds.exec?.running ?? []) {
       try {
         child.kill("SIGKILL");
       } catch { /* already gone */ }
     }
-    this.#agent?.destroy?.();
-    this.#agent = undefined;
+    this.#init.creds.close();
     this.#credentials = undefined;
     return Promise.all(stopping).then(() => {});
   }
@@ -949,12 +962,10 @@ class LiveKubeSource implements LiveSource {
     const url = `${init.baseUrl}${resourcePath(r, version, namespace)}?${query}`;
     let end;
     try {
-      end = await httpStream(
-        init.request,
+      end = await opts.transport.stream(
         url,
         {
-          agent: this.#agent,
-          headers: { ...(opts.headers ?? {}), accept: "application/json" },
+          headers: { ...opts.headers, accept: "application/json" },
           ...(opts.auth ? { auth: opts.auth } : {}),
         },
         (init.watchTimeoutSeconds + 30) * 1000,
@@ -981,7 +992,7 @@ class LiveKubeSource implements LiveSource {
       }
       throw err;
     }
-    if (end.status === 401) this.#credentials = undefined;
+    if (end.status === 401) this.#unauthorized();
     if (end.status !== 200) {
       throw apiError(
         what,
@@ -991,20 +1002,11 @@ class LiveKubeSource implements LiveSource {
     }
   }
 
-  /** Headers and TLS options from client-node (token, token file, exec plugin, certificates). */
-  async #options(what: string, signal: AbortSignal | undefined): Promise<RequestOptions> {
+  /** Headers and TLS options (token, token file, exec plugin, certificates). */
+  async #options(what: string, signal: AbortSignal | undefined): Promise<AppliedCredentials> {
     const now = Date.now();
     if (!this.#credentials || this.#credentials.expires <= now) {
-      const options = (async () => {
-        const o: RequestOptions = {};
-        await this.#init.kc.applyToHTTPSOptions(o);
-        const agent = o.agent as Agent | undefined;
-        if (!this.#agent) this.#agent = agent;
-        else if (agent !== this.#agent) agent?.destroy?.();
-        delete o.agent;
-        registerHeaderSecrets(o);
-        return o;
-      })();
+      const options = this.#init.creds.apply();
       const entry = { options, expires: now + CREDENTIALS_TTL_MS };
       this.#credentials = entry;
       options.catch(() => this.#credentials === entry && (this.#credentials = undefined));
@@ -1017,12 +1019,18 @@ class LiveKubeSource implements LiveSource {
     }
   }
 
+  /** The server refused the credentials: renew them on the next request. */
+  #unauthorized(): void {
+    this.#credentials = undefined;
+    this.#init.creds.invalidate();
+  }
+
   /** Why credentials could not be produced, without the plugin's or the file's content. */
   #credentialsError(what: string, err: unknown): KubeconfigError {
     const ctx = `cannot use the credentials of context "${this.context}"`;
     const denied = err instanceof Deno.errors.NotCapable ||
       err instanceof Deno.errors.PermissionDenied;
-    const exec = this.#init.exec;
+    const exec = this.#init.creds.exec;
     const e = err as { code?: string; message?: string; path?: string; syscall?: string };
     const l = exec?.last;
     const spawnError = l?.spawnError ??
@@ -1110,13 +1118,11 @@ class LiveKubeSource implements LiveSource {
     const url = `${init.baseUrl}${path}${qs ? `?${qs}` : ""}`;
     const started = performance.now();
     try {
-      const res = await httpGet(
-        init.request,
+      const res = await opts.transport.get(
         url,
         {
-          agent: this.#agent,
           headers: {
-            ...(opts.headers ?? {}),
+            ...opts.headers,
             accept: "application/json",
             ...(contentType ? { "content-type": contentType } : {}),
           },
@@ -1127,7 +1133,7 @@ class LiveKubeSource implements LiveSource {
         signal,
         body,
       );
-      if (res.status === 401) this.#credentials = undefined; // renew on the next request
+      if (res.status === 401) this.#unauthorized(); // renew on the next request
       init.log.debug("kube request", {
         path,
         status: res.status,
@@ -1317,23 +1323,6 @@ function validated<S extends z.ZodType>(
   );
 }
 
-/** Registers the credentials client-node put in the request options (see src/redact.ts). */
-function registerHeaderSecrets(o: RequestOptions): void {
-  const headers = (o.headers ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() !== "authorization" || typeof v !== "string") continue;
-    const m = /^\s*\S+\s+(.+)$/.exec(v);
-    registerSecret(m ? m[1] : v);
-  }
-  if (typeof o.auth === "string") {
-    const i = o.auth.indexOf(":");
-    if (i >= 0) registerBasicAuth(o.auth.slice(0, i), o.auth.slice(i + 1));
-  }
-  const key = (o as { key?: unknown }).key;
-  if (typeof key === "string") registerSecret(key);
-  else if (key instanceof Uint8Array) registerSecret(new TextDecoder().decode(key));
-}
-
 /** Registers the password of a URL's userinfo. */
 function registerUrlPassword(url: string): void {
   try {
@@ -1344,72 +1333,6 @@ function registerUrlPassword(url: string): void {
   } catch {
     // not a URL: client-node will say so
   }
-}
-
-/** What the exec credential plugin did last (its output is never kept). */
-interface ExecRecord {
-  /** Plugins still running (killed by `close()`). */
-  running: Set<{ kill(sig?: string): void }>;
-  last?: {
-    command: string;
-    code?: number;
-    signal?: string;
-    timedOut: boolean;
-    spawnError?: string;
-  };
-}
-
-/**
- * client-node runs exec plugins with `child_process.spawn`, no timeout, and rejects with the
- * plugin's stderr (or a JSON error quoting its stdout). This wraps its spawn so that the
- * plugin is killed after {@linkcode EXEC_PLUGIN_TIMEOUT_MS} and its exit code is known; the
- * errors then say that the plugin failed and how, never what it printed.
- */
-function guardExecPlugin(kc: KubeConfig): ExecRecord | undefined {
-  const user = kc.getCurrentUser() as
-    | { exec?: { command?: string }; authProvider?: { config?: { exec?: { command?: string } } } }
-    | null;
-  const exec = user?.exec ?? user?.authProvider?.config?.exec;
-  if (!exec) return undefined;
-  const authenticators = (kc as unknown as { authenticators?: unknown[] }).authenticators ?? [];
-  const execAuth = authenticators.find((a) =>
-    typeof (a as { execFn?: unknown }).execFn === "function"
-  ) as { execFn: (...args: unknown[]) => unknown } | undefined;
-  const record: ExecRecord = { running: new Set() };
-  if (!execAuth) return record;
-  const spawn = execAuth.execFn;
-  execAuth.execFn = (command: unknown, args: unknown, options: unknown) => {
-    const last: NonNullable<ExecRecord["last"]> = {
-      command: String(command).split(/[\\/]/).pop() ?? String(command),
-      timedOut: false,
-    };
-    record.last = last;
-    const child = spawn(command, args, options) as {
-      kill(sig?: string): void;
-      on(ev: string, f: (...a: unknown[]) => void): void;
-    };
-    record.running.add(child);
-    const timer = setTimeout(() => {
-      last.timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, EXEC_PLUGIN_TIMEOUT_MS);
-    child.on("error", (err) => {
-      last.spawnError = (err as { code?: string }).code ?? "spawn error";
-    });
-    child.on("exit", (code, sig) => {
-      clearTimeout(timer);
-      if (typeof code === "number") last.code = code;
-      if (typeof sig === "string") last.signal = sig;
-    });
-    child.on("close", () => {
-      clearTimeout(timer);
-      record.running.delete(child);
-    });
-    return child;
-  };
-  return record;
 }
 
 /** A watch-fed cache's scope: all of a kind, or its objects in a namespace, selected, or one. */

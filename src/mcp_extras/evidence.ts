@@ -6,7 +6,7 @@
  * @module
  */
 import { runTool, type ToolDeps } from "../tools/_spec.ts";
-import { loadTools } from "../tools/table.ts";
+import { loadTool } from "../tools/table.ts";
 
 /** The outcome of one tool run as evidence: its data, or the error it gave. */
 export type Evidence = { ok: true; data: Record<string, unknown> } | { ok: false; error: string };
@@ -18,7 +18,7 @@ export async function evidence(
   deps: ToolDeps,
   signal?: AbortSignal,
 ): Promise<Evidence> {
-  const spec = (await loadTools()).get(name);
+  const spec = await loadTool(name);
   if (!spec) return { ok: false, error: `no tool named ${name}` };
   const out = await runTool(spec, args, deps, signal ? { signal } : {});
   return out.ok

@@ -13,28 +13,34 @@ import { lifecycleTools } from "./lifecycle.ts";
 import { clusterTools } from "./clusters.ts";
 import { WRITE_TOOL_NAMES, writesDisabledMessage, writeTools } from "./writes.ts";
 import { analyzeAudit } from "../lifecycle/use_cases.ts";
+import { TOOL_GROUP_NAMES, type ToolGroup } from "./table.ts";
 
 export { WRITE_TOOL_NAMES, writesDisabledMessage };
 
 /**
- * All tools the server offers. The write tools only with `writes: true` (`--allow-writes`):
- * otherwise they are neither listed nor callable.
+ * The tool families, in the table's order; each builds its specs. `table.ts` loads them one
+ * by one (only the family of the tool called), and `listing.gen.ts` says which family
+ * holds which tool (`TOOL_GROUP_OF`, written by scripts/gen_listing.ts from this table).
  */
 // deno-lint-ignore no-explicit-any
+export const TOOL_GROUPS: Record<ToolGroup, () => ToolSpec<any, any>[]> = {
+  mesh: meshTools,
+  policy: policyTools,
+  validate: validateTools,
+  metrics: metricsTools,
+  topology: topologyTools,
+  lifecycle: lifecycleTools,
+  clusters: clusterTools,
+  writes: () => writeTools({ analyzeAudit }),
+};
+
+/** Every tool spec, in a stable order (the write tools only with `writes`). */
+// deno-lint-ignore no-explicit-any
 export function allTools(opts: { writes?: boolean } = {}): ToolSpec<any, any>[] {
-  return [
-    ...meshTools(),
-    ...policyTools(),
-    ...validateTools(),
-    ...metricsTools(),
-    ...topologyTools(),
-    ...lifecycleTools(),
-    ...clusterTools(),
-    ...(opts.writes ? writeTools({ analyzeAudit }) : []),
-  ];
+  return TOOL_GROUP_NAMES.filter((g) => g !== "writes" || opts.writes)
+    .flatMap((g) => TOOL_GROUPS[g]());
 }
 
-/** Whether `name` is a write tool (refused with {@linkcode writesDisabledMessage} when off). */
 export function isWriteTool(name: string): boolean {
   return (WRITE_TOOL_NAMES as readonly string[]).includes(name);
 }

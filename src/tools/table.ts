@@ -9,7 +9,11 @@
  * @module
  */
 import type { ToolSpec } from "./_spec.ts";
-import { TOOL_LISTING_JSON, WRITE_TOOL_NAMES } from "./listing.gen.ts";
+import { TOOL_GROUP_OF, TOOL_LISTING_JSON, WRITE_TOOL_NAMES } from "./listing.gen.ts";
+
+/** A tool spec of any arguments and result. */
+// deno-lint-ignore no-explicit-any
+type AnySpec = ToolSpec<any, any>;
 
 /** One entry of `tools/list`, as JSON. */
 export interface ToolListing {
@@ -45,6 +49,62 @@ export function toolNames(writes = false): string[] {
 /** Whether `name` is a write tool (callable only with `--allow-writes`). */
 export function isWriteTool(name: string): boolean {
   return (WRITE_TOOL_NAMES as readonly string[]).includes(name);
+}
+
+/** The tool families, in the table's order (`TOOL_GROUPS` in `mod.ts` builds them). */
+export const TOOL_GROUP_NAMES = [
+  "mesh",
+  "policy",
+  "validate",
+  "metrics",
+  "topology",
+  "lifecycle",
+  "clusters",
+  "writes",
+] as const;
+
+/** A tool family: the tools of one module of `src/tools/`. */
+export type ToolGroup = typeof TOOL_GROUP_NAMES[number];
+
+/**
+ * Each family's specs from its own module, so that a call loads the module (and domain) of
+ * its tool only: `check_mesh_health` never loads the validation rules or the write tools.
+ */
+// deno-lint-ignore no-explicit-any
+const GROUP_LOADERS: Record<ToolGroup, () => Promise<ToolSpec<any, any>[]>> = {
+  mesh: () => import("./mesh.ts").then((m) => m.meshTools()),
+  policy: () => import("./policy.ts").then((m) => m.policyTools()),
+  validate: () => import("./validate.ts").then((m) => m.validateTools()),
+  metrics: () => import("./metrics.ts").then((m) => m.metricsTools()),
+  topology: () => import("./topology.ts").then((m) => m.topologyTools()),
+  lifecycle: () => import("./lifecycle.ts").then((m) => m.lifecycleTools()),
+  clusters: () => import("./clusters.ts").then((m) => m.clusterTools()),
+  writes: async () => {
+    const [w, l] = await Promise.all([import("./writes.ts"), import("../lifecycle/use_cases.ts")]);
+    return w.writeTools({ analyzeAudit: l.analyzeAudit });
+  },
+};
+
+// deno-lint-ignore no-explicit-any
+const groups = new Map<ToolGroup, Promise<ToolSpec<any, any>[]>>();
+
+/**
+ * The spec of tool `name` (a write tool only with `writes`), loading its family's module on
+ * first use; undefined for a name that is not a tool.
+ */
+export async function loadTool(name: string, writes = false): Promise<AnySpec | undefined> {
+  const group = Object.hasOwn(TOOL_GROUP_OF, name)
+    ? (TOOL_GROUP_OF as Record<string, ToolGroup>)[name]
+    : undefined;
+  if (!group || (!writes && isWriteTool(name))) return undefined;
+  let loaded = groups.get(group);
+  if (!loaded) {
+    loaded = GROUP_LOADERS[group]();
+    // A failed import is not kept: the next call tries again.
+    loaded.catch(() => groups.delete(group));
+    groups.set(group, loaded);
+  }
+  return (await loaded).find((s) => s.name === name);
 }
 
 /** The tool table module (`mod.ts`), imported on first use. */
