@@ -1,6 +1,7 @@
 /**
  * Runs a kubeconfig `exec` credential plugin (aws, gke-gcloud-auth-plugin, kubelogin, ...)
- * as client-go does: the process environment plus the plugin's `env`, `KUBERNETES_EXEC_INFO`
+ * as client-go does: the environment (only the variables the server is allowed to read)
+ * plus the plugin's `env`, `KUBERNETES_EXEC_INFO`
  * (non-interactive; the cluster when `provideClusterInfo`), an `ExecCredential` read from
  * stdout. Unlike client-go, the plugin is killed after {@linkcode EXEC_PLUGIN_TIMEOUT_MS}
  * and its stderr is discarded: what it prints may hold credentials and never reaches an
@@ -82,7 +83,8 @@ export async function runExecPlugin(
   const apiVersion = typeof spec.apiVersion === "string"
     ? spec.apiVersion
     : "client.authentication.k8s.io/v1beta1";
-  const env: Record<string, string> = {};
+  // The variables the server may read (its --allow-env list), not the whole environment.
+  const env: Record<string, string> = { ...allowedEnv() };
   for (const e of Array.isArray(spec.env) ? spec.env : []) {
     const { name, value } = (e ?? {}) as { name?: unknown; value?: unknown };
     if (typeof name === "string" && name) env[name] = typeof value === "string" ? value : "";
@@ -97,6 +99,7 @@ export async function runExecPlugin(
     child = new Deno.Command(command, {
       args: Array.isArray(spec.args) ? spec.args.map(String) : [],
       env,
+      clearEnv: true,
       stdin: "null",
       stdout: "piped",
       stderr: "null",
@@ -128,6 +131,15 @@ export async function runExecPlugin(
   } finally {
     clearTimeout(timer);
     record.running.delete(child);
+  }
+}
+
+/** The environment as the server may read it (Deno's `--allow-env` list), or nothing. */
+function allowedEnv(): Record<string, string> {
+  try {
+    return Deno.env.toObject();
+  } catch {
+    return {};
   }
 }
 

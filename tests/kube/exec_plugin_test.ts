@@ -281,3 +281,43 @@ Deno.test("parseExecCredential() reads the token and a valid expirationTimestamp
   );
   assert.throws(() => parseExecCredential(credential({ token: 42 })), /no token/);
 });
+
+Deno.test("runExecPlugin() under the product's flags: the plugin sees only the allowed variables", async () => {
+  await withPlugins(async (dir, script) => {
+    const plugin = await script(
+      "env.sh",
+      `env | cut -d= -f1 | sort > "${dir}/seen"\necho '${credential({ token: "t" })}'\n`,
+    );
+    const runner = `${dir}/runner.ts`;
+    await Deno.writeTextFile(
+      runner,
+      `import { runExecPlugin } from ${
+        JSON.stringify(new URL("../../src/kube/exec_plugin.ts", import.meta.url).href)
+      };\nawait runExecPlugin({ command: ${
+        JSON.stringify(plugin)
+      }, env: [{ name: "FROM_KUBECONFIG", value: "1" }] }, "/", { server: "https://x" }, { running: new Set() });\n`,
+    );
+    const { productFlags } = await import("../../scripts/permissions.ts");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-config",
+        ...productFlags().filter((f) => !f.startsWith("--allow-read")),
+        `--allow-read=${dir},${new URL("../../src", import.meta.url).pathname}`,
+        runner,
+      ],
+      env: {
+        SECRET_NOT_ALLOWED: "x",
+        AWS_PROFILE: "dev",
+        DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const seen = (await Deno.readTextFile(`${dir}/seen`)).trim().split("\n");
+    assert.ok(seen.includes("AWS_PROFILE"), seen.join(","));
+    assert.ok(seen.includes("FROM_KUBECONFIG") && seen.includes("KUBERNETES_EXEC_INFO"));
+    assert.ok(!seen.includes("SECRET_NOT_ALLOWED"), seen.join(","));
+  });
+});
