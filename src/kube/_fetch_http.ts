@@ -19,6 +19,7 @@ import {
   type RequestSpec,
   ResponseTooLarge,
   type StreamEnd,
+  takeLines,
 } from "./_live_http.ts";
 
 /** TLS material of a {@linkcode fetchTransport}. */
@@ -111,6 +112,57 @@ export function networkError(err: unknown): Error & { code: string } {
   return Object.assign(new Error(why.slice(0, 200)), { code });
 }
 
+/**
+ * One exchange's stop: the caller's signal, a timer (re-armed by `arm`, for an idle limit)
+ * and size caps all abort the same controller; `why` is what stopped it first.
+ */
+class Stopper {
+  readonly ctl = new AbortController();
+  why: unknown;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => this.stop(this.#signal!.reason);
+
+  constructor(signal: AbortSignal | undefined, readonly ms: number) {
+    signal?.throwIfAborted();
+    this.#signal = signal;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.arm();
+  }
+
+  stop(reason: unknown): void {
+    this.why ??= reason;
+    this.ctl.abort(reason);
+  }
+
+  /** (Re)starts the timer: {@linkcode NETWORK_TIMEOUT} when it fires. */
+  arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.stop(NETWORK_TIMEOUT), this.ms);
+  }
+
+  done(): void {
+    clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+/** `fetch`, its failures as {@linkcode networkError} (or what stopped it). */
+async function send(
+  client: Deno.HttpClient,
+  url: string,
+  init: { method?: string; headers: Record<string, string>; body?: string },
+  stopper: Stopper,
+): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, client, redirect: "manual", signal: stopper.ctl.signal });
+  } catch (err) {
+    if (stopper.why !== undefined) throw stopper.why;
+    if (err instanceof Deno.errors.NotCapable) throw err;
+    throw networkError(err);
+  }
+}
+
 /** One exchange with a deadline and a size cap (see the module documentation). */
 async function fetchGet(
   client: Deno.HttpClient,
@@ -121,57 +173,32 @@ async function fetchGet(
   body?: string,
   maxBytes: number = MAX_RESPONSE_BYTES,
 ): Promise<RawResponse> {
-  signal?.throwIfAborted();
-  const ctl = new AbortController();
-  let why: unknown;
-  const stop = (reason: unknown) => {
-    why ??= reason;
-    ctl.abort(reason);
-  };
-  const onAbort = () => stop(signal!.reason);
-  const timer = setTimeout(() => stop(NETWORK_TIMEOUT), timeoutMs);
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const stopper = new Stopper(signal, timeoutMs);
   try {
     const req = requestOf(url, spec);
     const method = spec.method ?? (body === undefined ? "GET" : "POST");
     const headers = body === undefined
       ? req.headers
       : { "content-type": "application/json", ...req.headers };
-    let res: Response;
-    try {
-      res = await fetch(req.url, {
-        method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        client,
-        redirect: "manual",
-        signal: ctl.signal,
-      });
-    } catch (err) {
-      if (why !== undefined) throw why;
-      if (err instanceof Deno.errors.NotCapable) throw err;
-      throw networkError(err);
-    }
+    const res = await send(client, req.url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    }, stopper);
     const declared = Number(res.headers.get("content-length"));
     if (Number.isFinite(declared) && declared > maxBytes) {
-      stop(new ResponseTooLarge(maxBytes));
-      throw why;
+      stopper.stop(new ResponseTooLarge(maxBytes));
+      throw stopper.why;
     }
-    const text = await readText(res, maxBytes, () => why, stop);
+    const text = await readText(res, maxBytes, stopper);
     return { status: res.status, headers: headersOf(res.headers), body: text };
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    stopper.done();
   }
 }
 
 /** The body as text, at most `maxBytes` (then `stop` with {@linkcode ResponseTooLarge}). */
-async function readText(
-  res: Response,
-  maxBytes: number,
-  why: () => unknown,
-  stop: (reason: unknown) => void,
-): Promise<string> {
+async function readText(res: Response, maxBytes: number, stopper: Stopper): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
@@ -183,14 +210,14 @@ async function readText(
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
-        stop(new ResponseTooLarge(maxBytes));
-        throw why();
+        stopper.stop(new ResponseTooLarge(maxBytes));
+        throw stopper.why;
       }
       parts.push(decoder.decode(value, { stream: true }));
     }
   } catch (err) {
     reader.cancel().catch(() => {});
-    throw why() ?? networkError(err);
+    throw stopper.why ?? networkError(err);
   }
   parts.push(decoder.decode());
   return parts.length === 1 ? parts[0]! : parts.join("");
@@ -207,45 +234,19 @@ async function fetchStream(
   onOpen?: (status: number) => void,
   maxLineBytes: number = MAX_WATCH_LINE_BYTES,
 ): Promise<StreamEnd> {
-  signal?.throwIfAborted();
-  const ctl = new AbortController();
-  let why: unknown;
-  const stop = (reason: unknown) => {
-    why ??= reason;
-    ctl.abort(reason);
-  };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => stop(NETWORK_TIMEOUT), idleMs);
-  };
-  const onAbort = () => stop(signal!.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  arm();
+  const stopper = new Stopper(signal, idleMs);
   try {
     const req = requestOf(url, spec);
-    let res: Response;
-    try {
-      res = await fetch(req.url, {
-        headers: req.headers,
-        client,
-        redirect: "manual",
-        signal: ctl.signal,
-      });
-    } catch (err) {
-      if (why !== undefined) throw why;
-      if (err instanceof Deno.errors.NotCapable) throw err;
-      throw networkError(err);
-    }
+    const res = await send(client, req.url, { headers: req.headers }, stopper);
     const status = res.status;
     try {
       onOpen?.(status);
     } catch (err) {
-      stop(err);
+      stopper.stop(err);
       throw err;
     }
     if (status !== 200) {
-      const body = await readText(res, MAX_RESPONSE_BYTES, () => why, stop);
+      const body = await readText(res, MAX_RESPONSE_BYTES, stopper);
       return { status, headers: headersOf(res.headers), body };
     }
     if (!res.body) return { status, headers: headersOf(res.headers), body: "" };
@@ -253,7 +254,7 @@ async function fetchStream(
     const decoder = new TextDecoder();
     let pending = "";
     const fail = (err: unknown): never => {
-      stop(err);
+      stopper.stop(err);
       reader.cancel().catch(() => {});
       throw err;
     };
@@ -262,18 +263,13 @@ async function fetchStream(
       try {
         chunk = await reader.read();
       } catch (err) {
-        throw why ?? networkError(err);
+        throw stopper.why ?? networkError(err);
       }
       if (chunk.done) break;
-      arm();
+      stopper.arm();
       pending += decoder.decode(chunk.value, { stream: true });
-      let nl: number;
       try {
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          if (line.trim() !== "") onLine(line);
-        }
+        pending = takeLines(pending, onLine);
       } catch (err) {
         fail(err); // onLine threw: the stream ends with its error
       }
@@ -283,8 +279,7 @@ async function fetchStream(
     if (pending.trim() !== "") onLine(pending);
     return { status, headers: headersOf(res.headers), body: "" };
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    stopper.done();
   }
 }
 

@@ -320,6 +320,24 @@ export function httpGet(
   });
 }
 
+/**
+ * Hands each complete, non-blank line of `text` to `onLine` (until `stopped()`), and returns
+ * what follows the last newline (the start of the next line).
+ */
+export function takeLines(
+  text: string,
+  onLine: (line: string) => void,
+  stopped: () => boolean = () => false,
+): string {
+  let from = 0;
+  for (let nl = text.indexOf("\n"); nl >= 0 && !stopped(); nl = text.indexOf("\n", from)) {
+    const line = text.slice(from, nl);
+    from = nl + 1;
+    if (line.trim() !== "") onLine(line);
+  }
+  return from === 0 ? text : text.slice(from);
+}
+
 /** The longest line (one event) read from a watch stream (the same cap as one answer). */
 export const MAX_WATCH_LINE_BYTES = MAX_RESPONSE_BYTES;
 
@@ -397,14 +415,9 @@ export function httpStream(
             return;
           }
           pending += decoder.decode(c, { stream: true });
-          let nl: number;
           try {
-            while ((nl = pending.indexOf("\n")) >= 0) {
-              const line = pending.slice(0, nl);
-              pending = pending.slice(nl + 1);
-              if (line.trim() !== "") onLine(line);
-              if (done) return;
-            }
+            pending = takeLines(pending, onLine, () => done);
+            if (done) return;
           } catch (err) {
             res.destroy();
             return finish(err);

@@ -15,7 +15,7 @@ import { type KubeconfigLocation, loadKubeConfig } from "./kubeconfig.ts";
 
 /** The context's credentials, as client-node applies them. */
 export async function clientNodeCredentials(
-  location: KubeconfigLocation,
+  location: Extract<KubeconfigLocation, { kind: "files" }>,
   context: string | undefined,
 ): Promise<KubeCredentials> {
   const k8s = await import("@kubernetes/client-node");
@@ -27,7 +27,7 @@ export async function clientNodeCredentials(
   // client-node makes a new agent each time: the first is kept (its connections are reused).
   let transport: HttpTransport | undefined;
   return {
-    context: location.kind === "in-cluster" ? "in-cluster" : kc.getCurrentContext(),
+    context: kc.getCurrentContext(),
     server: cluster.server,
     skipTLSVerify: cluster.skipTLSVerify === true,
     exec: guardExecPlugin(kc),

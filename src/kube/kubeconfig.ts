@@ -9,7 +9,6 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { KubeconfigError } from "../errors.ts";
-import { registerBasicAuth, registerSecret } from "../redact.ts";
 import { kubeconfigLoadError, parseKubeconfigFile } from "./kubeconfig_read.ts";
 
 /** Where the in-cluster service account is mounted. */
@@ -137,7 +136,9 @@ async function exists(path: string): Promise<boolean> {
 export type KubeConfigClass = new () => KubeConfig;
 
 /**
- * Loads the kubeconfig found by {@linkcode findKubeconfig} and selects the context.
+ * Loads kubeconfig files into client-node's `KubeConfig` with `context` selected, for the
+ * contexts only client-node serves (`src/kube/credentials_client_node.ts`); the files were
+ * read and the context checked by `readSelectedKubeconfig` first.
  *
  * @throws {KubeconfigError} when a file cannot be read (`PermissionDenied`) or parsed
  * (`InvalidKubeconfig`), or the context does not exist (`UnknownContext`). Its message never
@@ -145,22 +146,10 @@ export type KubeConfigClass = new () => KubeConfig;
  */
 export function loadKubeConfig(
   KubeConfigCtor: KubeConfigClass,
-  location: KubeconfigLocation,
+  location: Extract<KubeconfigLocation, { kind: "files" }>,
   context: string | undefined,
 ): KubeConfig {
   const kc = new KubeConfigCtor();
-  if (location.kind === "in-cluster") {
-    kc.loadFromOptions({
-      clusters: [{ name: "in-cluster", server: location.server, caFile: location.caFile }],
-      users: [{
-        name: "in-cluster",
-        authProvider: { name: "tokenFile", config: { tokenFile: location.tokenFile } },
-      }],
-      contexts: [{ name: "in-cluster", cluster: "in-cluster", user: "in-cluster" }],
-      currentContext: "in-cluster",
-    });
-    return kc;
-  }
   // Merge first-wins, as kubectl does with a KUBECONFIG list.
   const clusters = new Map<string, unknown>();
   const users = new Map<string, unknown>();
@@ -178,53 +167,24 @@ export function loadKubeConfig(
     for (const c of one.getContexts() ?? []) if (!contexts.has(c.name)) contexts.set(c.name, c);
     current ||= one.getCurrentContext() || undefined;
   }
-  const files = location.paths.map((p) => `"${p}"`).join(", ");
-  const available = [...contexts.keys()].map((n) => `"${n}"`).join(", ") || "none";
-  if (contexts.size === 0) {
-    throw new KubeconfigError(
-      `Cannot use kubeconfig ${files}: it defines no contexts (is it a kubeconfig? ` +
-        "kubectl config view shows what kubectl makes of it)",
-      { reason: "InvalidKubeconfig" },
-    );
-  }
+  // The context was chosen, and the files checked, by readSelectedKubeconfig
+  // (kubeconfig_read.ts), which also registered the user's credentials as secrets.
   const name = context ?? current;
-  if (!name) {
+  const ctx = name === undefined ? undefined : contexts.get(name);
+  if (!ctx || !clusters.has(ctx.cluster)) {
     throw new KubeconfigError(
-      `Cannot choose a context: kubeconfig ${files} sets no current-context; ` +
-        `pass --context NAME (available: ${available})`,
+      `Cannot use context "${name ?? ""}" of kubeconfig ${
+        location.paths.map((p) => `"${p}"`).join(", ")
+      } through client-node`,
       { reason: "UnknownContext" },
-    );
-  }
-  const ctx = contexts.get(name);
-  if (!ctx) {
-    throw new KubeconfigError(
-      `Cannot find context "${name}" in kubeconfig ${files}: available contexts are ${available}`,
-      { reason: "UnknownContext" },
-    );
-  }
-  if (!clusters.has(ctx.cluster)) {
-    throw new KubeconfigError(
-      `Cannot use context "${name}": its cluster "${ctx.cluster}" is not in kubeconfig ${files}`,
-      { reason: "InvalidKubeconfig" },
     );
   }
   if (!users.has(ctx.user)) users.set(ctx.user, { name: ctx.user });
-  // Every credential of the chosen user is a secret from now on (see src/redact.ts).
-  const user = users.get(ctx.user) as {
-    name?: string;
-    token?: string;
-    username?: string;
-    password?: string;
-    keyData?: string;
-  };
-  registerSecret(user.token);
-  registerSecret(user.keyData);
-  if (user.password) registerBasicAuth(user.username ?? "", user.password);
   kc.loadFromOptions({
     clusters: [...clusters.values()],
     users: [...users.values()],
     contexts: [...contexts.values()],
-    currentContext: name,
+    currentContext: name!,
   });
   return kc;
 }
