@@ -72,7 +72,7 @@ try {
     await new Promise((r) => setTimeout(r, 50));
     rows.push([label, `${ms.toFixed(0)} ms`, String(requests - before), mem()]);
   };
-  await list("first call (loads client-node, lists)");
+  await list("first call (loads its modules, lists)");
   await list("second call (at once)");
   await new Promise((r) => setTimeout(r, 3_100));
   await list("third call (3.1 s later: past the list TTL)");

@@ -38,7 +38,7 @@ const root = new URL("..", import.meta.url).pathname;
 const BUDGET_BYTES = 8 * 1024;
 
 /** Our tools and their arguments (the synthetic cluster's names; app-000 is meshed). */
-const OUR_TOOLS: Array<[string, Record<string, unknown>]> = [
+export const OUR_TOOLS: Array<[string, Record<string, unknown>]> = [
   ["check_mesh_health", {}],
   ["list_meshed_services", {}],
   ["get_allowed_sources", { target_namespace: "app-000", target_service: "svc-00000" }],
@@ -223,14 +223,16 @@ function delta(a: RequestCounts, b: RequestCounts): { requests: number; watches:
   return { requests: nonWatch(b) - nonWatch(a), watches: b.watches - a.watches };
 }
 
-interface Server {
+/** A server process to spawn. */
+export interface Server {
   label: string;
   command: string;
   args: string[];
   env: Record<string, string>;
 }
 
-function ourServer(entry: string, kubeconfig: string, label: string): Server {
+/** Our server as `deno task start` runs it, against `kubeconfig`. */
+export function ourServer(entry: string, kubeconfig: string, label: string): Server {
   return {
     label,
     command: Deno.execPath(),
@@ -247,7 +249,8 @@ function ourServer(entry: string, kubeconfig: string, label: string): Server {
   };
 }
 
-function goServer(bin: string, kubeconfig: string, home: string): Server {
+/** The Go server, read-only, against `kubeconfig`. */
+export function goServer(bin: string, kubeconfig: string, home: string): Server {
   return {
     label: "Go kubernetes-mcp-server",
     command: bin,

@@ -127,13 +127,59 @@ export function listMeshedServices(
 ): ServicesPage {
   const filter = `${opts.namespace ?? "*"}|${opts.includeUnmeshed ? "all" : "meshed"}`;
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor, filter);
-  const index = podIndexOf(state, opts.namespace);
+  const { summary: scanned, matches, replicaSets } = scanOf(
+    state,
+    opts.namespace,
+    opts.includeUnmeshed === true,
+  );
+  const summary = { ...scanned };
+  const start = after === undefined ? 0 : firstAfter(matches.map((m) => key(m.service)), after);
+  const page = matches.slice(start, start + opts.limit);
+  const last = page.at(-1);
+  const more = start + page.length < matches.length;
+  const note = emptyNote(matches.length, summary, opts);
+  return {
+    services: page.map((m) => ({
+      ...describe(m.service, m.pods, m.meshed, replicaSets),
+      ...(m.mirror ? { mirror: m.mirror } : {}),
+    })),
+    totalServices: matches.length,
+    ...(more && last ? { nextCursor: encodeCursor(key(last.service), filter) } : {}),
+    summary,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** What a page of {@linkcode listMeshedServices} is cut from: every matching Service, in order. */
+interface Scan {
+  summary: ServicesSummary;
+  matches: Array<{ service: Service; pods: Pod[]; meshed: Pod[]; mirror?: MirrorInfo }>;
+  replicaSets: Map<string, KubeObject>;
+}
+
+/**
+ * Scans per state snapshot and filter: a live source returns the same state object while its
+ * watches see no change, so a repeat call (the next page, a warm call) only cuts a page.
+ */
+const SCANS = new WeakMap<ClusterState, Map<string, Scan>>();
+
+function scanOf(
+  state: ClusterState,
+  namespace: string | undefined,
+  includeUnmeshed: boolean,
+): Scan {
+  let byFilter = SCANS.get(state);
+  if (!byFilter) SCANS.set(state, byFilter = new Map());
+  const filter = `${namespace ?? "\u0000all"}|${includeUnmeshed}`;
+  const held = byFilter.get(filter);
+  if (held) return held;
+  const index = podIndexOf(state, namespace);
   const replicaSets = new Map(
-    itemsOf(state, "replicasets", opts.namespace).map((
+    itemsOf(state, "replicasets", namespace).map((
       rs,
     ) => [`${rs.metadata.namespace}/${rs.metadata.name}`, rs]),
   );
-  const services = (itemsOf(state, "services", opts.namespace) as readonly Service[])
+  const services = (itemsOf(state, "services", namespace) as readonly Service[])
     .slice()
     .sort((a, b) => compareKeys(key(a), key(b)));
   const summary: ServicesSummary = {
@@ -164,25 +210,13 @@ export function listMeshedServices(
     if (mirror) {
       summary.mirrored = (summary.mirrored ?? 0) + 1;
       matches.push({ service, pods, meshed, mirror });
-    } else if (meshed.length > 0 || (opts.includeUnmeshed && pods.length > 0)) {
+    } else if (meshed.length > 0 || (includeUnmeshed && pods.length > 0)) {
       matches.push({ service, pods, meshed });
     }
   }
-  const start = after === undefined ? 0 : firstAfter(matches.map((m) => key(m.service)), after);
-  const page = matches.slice(start, start + opts.limit);
-  const last = page.at(-1);
-  const more = start + page.length < matches.length;
-  const note = emptyNote(matches.length, summary, opts);
-  return {
-    services: page.map((m) => ({
-      ...describe(m.service, m.pods, m.meshed, replicaSets),
-      ...(m.mirror ? { mirror: m.mirror } : {}),
-    })),
-    totalServices: matches.length,
-    ...(more && last ? { nextCursor: encodeCursor(key(last.service), filter) } : {}),
-    summary,
-    ...(note ? { note } : {}),
-  };
+  const scan: Scan = { summary, matches, replicaSets };
+  byFilter.set(filter, scan);
+  return scan;
 }
 
 /** The multicluster origin of a Service the service mirror created (probe Services excluded). */

@@ -334,3 +334,35 @@ Deno.test("list_meshed_services lists mirrored and federated Services with the c
   assert.equal(plain.summary.mirrored, undefined);
   assert.ok(plain.services.every((s) => s.mirror === undefined));
 });
+
+Deno.test("listMeshedServices: one state's scan serves every page and filter, and a new state is scanned again", async () => {
+  const { listMeshedServices } = await import("../../src/mesh/services.ts");
+  const { stateFromObjects } = await import("../../src/kube/state.ts");
+  const objects: KubeObject[] = [];
+  for (let i = 0; i < 30; i++) {
+    objects.push(service("shop", `svc-${String(i).padStart(2, "0")}`, { app: `a${i}` }));
+    objects.push(appPod("shop", `pod-${i}`, { app: `a${i}` }, { meshed: i % 3 !== 0 }));
+  }
+  const state = stateFromObjects(objects, { source: "test", linkerdNamespace: "linkerd" });
+  // Every page of the meshed filter, then the other filter, on the same state object.
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = listMeshedServices(state, { limit: 7, ...(cursor ? { cursor } : {}) });
+    seen.push(...page.services.map((s) => s.service));
+    assert.equal(page.totalServices, 20);
+    assert.equal(page.summary.unmeshed, 10);
+    page.summary.unmeshed = -1; // a caller changing its copy changes no other page
+    cursor = page.nextCursor;
+  } while (cursor);
+  assert.deepEqual(seen, [...new Set(seen)].sort());
+  assert.equal(seen.length, 20);
+  assert.equal(listMeshedServices(state, { limit: 100, includeUnmeshed: true }).totalServices, 30);
+  assert.equal(listMeshedServices(state, { limit: 100 }).summary.unmeshed, 10);
+  // A changed cluster is a new state: scanned afresh.
+  const next = stateFromObjects(
+    [...objects, appPod("shop", "pod-0b", { app: "a0" }, { meshed: true })],
+    { source: "test", linkerdNamespace: "linkerd" },
+  );
+  assert.equal(listMeshedServices(next, { limit: 100 }).totalServices, 21);
+});
