@@ -74,8 +74,8 @@ export interface BuildSourceOptions {
 }
 
 /**
- * Builds the demo, manifests or live source. The live source loads client-node
- * lazily, on its first request, so that start-up stays fast.
+ * Builds the demo, manifests or live source. The live source reads its kubeconfig and
+ * credentials on its first request, so that start-up stays fast.
  *
  * @throws {NoClusterConfiguredError} when a live cluster is wanted but nothing at all is
  * configured (no KUBECONFIG, no ~/.kube/config, not in a pod): the caller may use the demo.

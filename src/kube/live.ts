@@ -1,11 +1,12 @@
 /**
  * The live {@linkcode ClusterSource}: reads a real cluster through the Kubernetes REST
- * API. `@kubernetes/client-node` is loaded lazily (it costs ~0.5 s) and used only for
- * what it is good at: kubeconfig parsing and authentication (tokens, token files,
- * client certificates, exec plugins for EKS/GKE/AKS, proxies). Requests themselves
- * are plain `GET`s over `node:https` with client-node's agent and headers, so every
- * resource of `RESOURCES` is read the same way, with `limit`/`continue` pagination,
- * a per-request timeout, an `AbortSignal`, and version fallback.
+ * API. Credentials come from `credentials.ts` (the kubeconfig read as kubectl reads it:
+ * tokens, token files, client certificates, exec plugins for EKS/GKE/AKS, the service
+ * account), or from `@kubernetes/client-node` for what only it does (`auth-provider`,
+ * `proxy-url`; loaded only then: it costs ~50 MB and ~0.3 s). Requests are plain `GET`s (and
+ * the writes) over the credentials' transport (Deno's `fetch` client, or `node:https`),
+ * so every resource of `RESOURCES` is read the same way, with `limit`/`continue`
+ * pagination, a per-request timeout, an `AbortSignal`, and version fallback.
  *
  * Bounds (each with its own clear error): {@linkcode MAX_LIST_PAGES} pages and
  * {@linkcode MAX_LIST_BYTES} per list, `MAX_RESPONSE_BYTES` per answer, `Retry-After` on
@@ -44,6 +45,7 @@ import {
   needsClientNode,
 } from "./credentials.ts";
 import { EXEC_PLUGIN_TIMEOUT_MS } from "./exec_plugin.ts";
+export { EXEC_PLUGIN_TIMEOUT_MS };
 import { findKubeconfig, type KubeconfigLocation } from "./kubeconfig.ts";
 import { readSelectedKubeconfig } from "./kubeconfig_read.ts";
 export { NoKubeconfigError } from "./kubeconfig.ts";
