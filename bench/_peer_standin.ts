@@ -266,8 +266,7 @@ export async function startFront(upstream: string): Promise<{
         headers,
         ...(req.method === "GET" || req.method === "HEAD" ? {} : { body: req.body }),
         client,
-        // Not `req.signal`: Deno.serve aborts it once the handler returns, mid-body. A client
-        // that goes away cancels the body stream, which cancels the upstream request.
+        // A client that goes away cancels the body stream, which cancels the upstream request.
         signal: closing.signal,
       });
       if (asTable && res.ok) {
