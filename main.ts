@@ -191,6 +191,25 @@ function fastStartEnabled(): boolean {
   return !Deno.stdin.isTerminal();
 }
 
+/**
+ * While the client reads the listing (or its model thinks): the tools' code, and for a live
+ * cluster the YAML parser (kubeconfigs) and TLS set up, so that the first call finds them
+ * ready. Nothing is sent to the cluster; it stops as soon as a call comes
+ * (`preloadTools`), so a call never waits behind it.
+ */
+function warmUp(deps: ToolDeps): void {
+  setTimeout(() => {
+    void (async () => {
+      const table = await import("./src/tools/table.ts");
+      if (deps.cluster.kind === "live" && !table.toolCalled()) {
+        await import("yaml");
+        if (!table.toolCalled()) await (await import("./src/kube/_fetch_http.ts")).warmUpTls();
+      }
+      await table.preloadTools(deps.config.allowWrites === true);
+    })().catch(() => {});
+  }, 50);
+}
+
 async function serve(
   opts: CliOptions,
   deps: ToolDeps,
@@ -217,6 +236,7 @@ async function serve(
     });
   if (opts.http) {
     const { startHttp } = await import("./src/http/run.ts");
+    warmUp(deps);
     const cluster = deps.cluster as Partial<LiveSource>;
     if (opts.http.tokenReview && typeof cluster.reviewToken !== "function") {
       log.error("--http-token-review needs a live cluster to send TokenReviews to");
@@ -242,10 +262,7 @@ async function serve(
   fast?.adopt(transport);
   await server.connect(transport);
   log.info(`linkerd-mcp ${VERSION} serving MCP on stdio from ${deps.cluster.describe()}`);
-  if (deps.cluster.kind === "live") {
-    // While the client reads the listing: the first call then finds TLS ready.
-    void import("./src/kube/_fetch_http.ts").then((m) => m.warmUpTls());
-  }
+  warmUp(deps);
   if (Deno.stdin.isTerminal()) {
     // Started by hand: say what is served (this reads the cluster, so only here, where
     // no client is waiting for its first answers) and how to connect a client.

@@ -23,7 +23,7 @@
  * kubernetes-mcp-server-linux-amd64@0.0.67`); without one the Go columns are skipped.
  *
  * Run: `deno run -A bench/peer_bench.ts [--scales 1000,10000,50000] [--runs 5]
- * [--warm-delay-ms 5000] [--bundle dist/linkerd-mcp.js | --no-bundle] [--out FILE]
+ * [--warm-delay-ms 5000] [--call-delay-ms 0] [--bundle dist/linkerd-mcp.js | --no-bundle] [--out FILE]
  * [--ours-direct] [--tools pods_list,check_mesh_health]` (`--ours-direct`: ours skips the front
  * server, to measure what it costs; `--tools`: only these; `--runs 0`: no cold start)
  * (Linux, for `/proc/<pid>/status`). It takes about 2.5 minutes at 1k+10k and 2 more at 50k
@@ -54,6 +54,8 @@ interface Options {
   scales: number[];
   runs: number;
   warmDelayMs: number;
+  /** Pause between `tools/list` and the first call (a client's usual pause; default 0). */
+  callDelayMs: number;
   bundle: string | "build" | "none";
   out?: string;
   /** Our server talks to the stand-in directly, not through the front (to measure the front). */
@@ -67,6 +69,7 @@ function parseArgs(args: string[]): Options {
     scales: [1_000, 10_000, 50_000],
     runs: 5,
     warmDelayMs: 5_000,
+    callDelayMs: 0,
     bundle: "build",
     oursDirect: false,
   };
@@ -83,6 +86,7 @@ function parseArgs(args: string[]): Options {
       if (o.scales.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`bad --scales`);
     } else if (name === "--runs") o.runs = Math.max(0, Number(value()));
     else if (name === "--warm-delay-ms") o.warmDelayMs = Math.max(0, Number(value()));
+    else if (name === "--call-delay-ms") o.callDelayMs = Math.max(0, Number(value()));
     else if (name === "--bundle") o.bundle = value();
     else if (name === "--no-bundle") o.bundle = "none";
     else if (name === "--out") o.out = value();
@@ -298,10 +302,12 @@ async function session(
   tool: string,
   args: Record<string, unknown>,
   warmDelayMs: number,
+  callDelayMs = 0,
 ): Promise<CallRow> {
   const p = RpcProcess.spawn(s.command, s.args, s.env);
   try {
     await p.handshake();
+    if (callDelayMs) await new Promise((r) => setTimeout(r, callDelayMs));
     const c0 = await standin.counts();
     const first = await p.callTool(tool, args);
     // the stand-in logs a request when it answers; the last may trail the tool's answer
@@ -402,11 +408,11 @@ async function benchScale(pods: number, o: Options, goBin: string | undefined, b
     const rows: CallRow[] = [];
     let go: CallRow | undefined;
     if (goBin && wanted("pods_list")) {
-      go = await session(servers.at(-1)!, standin, "pods_list", {}, o.warmDelayMs);
+      go = await session(servers.at(-1)!, standin, "pods_list", {}, o.warmDelayMs, o.callDelayMs);
       rows.push(go);
     }
     for (const [tool, args] of OUR_TOOLS.filter(([t]) => wanted(t))) {
-      rows.push(await session(servers[0]!, standin, tool, args, o.warmDelayMs));
+      rows.push(await session(servers[0]!, standin, tool, args, o.warmDelayMs, o.callDelayMs));
     }
     lines.push(
       `| server: tool (fresh process) | first call | API req | warm (+${o.warmDelayMs / 1000} s) ` +
@@ -529,6 +535,9 @@ if (import.meta.main) {
         o.bundle === "build" ? " (built now)" : `: ${bundle}`
       }.`,
     );
+  }
+  if (o.callDelayMs) {
+    header.push(`Every first call is sent ${o.callDelayMs} ms after \`tools/list\` is answered.`);
   }
   header.push(
     `Ours: \`deno run\` + the \`start\` task's flags; LINKERD_KUBE_TIMEOUT_MS=120000. ` +

@@ -29,7 +29,8 @@ const scales = (arg("--scales") ?? "1000,10000").split(",").map((s) =>
 const warmDelayMs = Number(arg("--warm-delay-ms") ?? 5000);
 const write = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 const ms = (n: number) => n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n.toFixed(0)} ms`;
-const kb = (n: number) => n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
+const kb = (n: number) =>
+  n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 
 /** A fresh server: handshake, first call, a warm call later, its peak RSS. */
 async function session(s: Server, tool: string, args: Record<string, unknown>) {

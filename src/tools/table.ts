@@ -88,15 +88,28 @@ const GROUP_LOADERS: Record<ToolGroup, () => Promise<ToolSpec<any, any>[]>> = {
 // deno-lint-ignore no-explicit-any
 const groups = new Map<ToolGroup, Promise<ToolSpec<any, any>[]>>();
 
+/** Whether a tool was looked up (a call came): {@linkcode preloadTools} then stops. */
+let called = false;
+
+/** Whether a tool call has come (warm-ups stop then: the call loads what it needs). */
+export function toolCalled(): boolean {
+  return called;
+}
+
 /**
  * The spec of tool `name` (a write tool only with `writes`), loading its family's module on
  * first use; undefined for a name that is not a tool.
  */
 export async function loadTool(name: string, writes = false): Promise<AnySpec | undefined> {
+  called = true;
   const group = Object.hasOwn(TOOL_GROUP_OF, name)
     ? (TOOL_GROUP_OF as Record<string, ToolGroup>)[name]
     : undefined;
   if (!group || (!writes && isWriteTool(name))) return undefined;
+  return (await loadGroup(group)).find((s) => s.name === name);
+}
+
+function loadGroup(group: ToolGroup): Promise<AnySpec[]> {
   let loaded = groups.get(group);
   if (!loaded) {
     loaded = GROUP_LOADERS[group]();
@@ -104,7 +117,28 @@ export async function loadTool(name: string, writes = false): Promise<AnySpec | 
     loaded.catch(() => groups.delete(group));
     groups.set(group, loaded);
   }
-  return (await loaded).find((s) => s.name === name);
+  return loaded;
+}
+
+/**
+ * Loads the tool families' modules one by one while the client has not called a tool yet
+ * (it is reading the listing, or its model is thinking), so that the first call finds its
+ * code ready. Stops at the first call: from then on each family loads on its own first use,
+ * and a call never waits behind the loading of families it does not need.
+ */
+export async function preloadTools(
+  writes = false,
+  hooks: { load?: (group: ToolGroup) => Promise<unknown>; stopped?: () => boolean } = {},
+): Promise<void> {
+  const load = hooks.load ?? loadGroup;
+  const stopped = hooks.stopped ?? (() => called);
+  for (const group of TOOL_GROUP_NAMES) {
+    if (stopped()) return;
+    if (group === "writes" && !writes) continue;
+    await load(group).catch(() => {});
+    // A macrotask between families: a call that came in is read before the next one.
+    await new Promise((r) => setTimeout(r, 0));
+  }
 }
 
 /** The tool table module (`mod.ts`), imported on first use. */
