@@ -52,6 +52,7 @@ export { NoKubeconfigError } from "./kubeconfig.ts";
 import { type ResourceKey, RESOURCES, type ResourceType } from "./resources.ts";
 import { Informer, type WatchEvent } from "./informer.ts";
 import { Compactor } from "./_compact.ts";
+import { stripManagedFields } from "./_strip.ts";
 import { type LabelSelector, matchesSelector, parseSelector } from "./selectors.ts";
 import type { ClusterSource, ListOptions, SnapshotInfo, SourceInfo } from "./source.ts";
 import type { KubeObject } from "./types.ts";
@@ -867,7 +868,8 @@ class LiveKubeSource implements LiveSource {
             { status: 200, reason: "TooLarge" },
           );
         }
-        const parsed = parseJson(res.body, what);
+        // The field managers' record is cut before parsing: half of a real page (see _strip.ts).
+        const parsed = parseJson(stripManagedFields(res.body), what);
         // Checked in place (zod would copy every object); zod only names what is wrong.
         const body = (isList(parsed) ? parsed : validated(LIST, parsed, what, res.status)) as {
           items?: KubeObject[] | null;
@@ -973,7 +975,7 @@ class LiveKubeSource implements LiveSource {
         (init.watchTimeoutSeconds + 30) * 1000,
         signal,
         (line) => {
-          const event = parseJson(line, what);
+          const event = parseJson(stripManagedFields(line), what);
           const e = (isWatchEvent(event) ? event : validated(WATCH_EVENT, event, what, 200)) as {
             type: WatchEvent["type"];
             object: Record<string, unknown>;
