@@ -7,40 +7,15 @@
  * @module
  */
 import { stripManagedFields } from "../src/kube/_strip.ts";
+import { MANAGED_FIELDS } from "../tests/support/managed_fields.ts";
 
-const managed = [
-  {
-    manager: "kubelet",
-    operation: "Update",
-    apiVersion: "v1",
-    time: "2026-11-01T00:00:00Z",
-    fieldsType: "FieldsV1",
-    fieldsV1: {
-      "f:status": Object.fromEntries(
-        ["Ready", "ContainersReady", "Initialized", "PodScheduled"].map((t) => [
-          `k:{"type":"${t}"}`,
-          { ".": {}, "f:lastTransitionTime": {}, "f:status": {}, "f:type": {} },
-        ]),
-      ),
-    },
-    subresource: "status",
-  },
-  {
-    manager: "kube-controller-manager",
-    operation: "Update",
-    fieldsV1: {
-      "f:metadata": { "f:labels": { ".": {}, "f:app": {} } },
-      "f:spec": { "f:containers": { 'k:{"name":"app"}': { "f:image": {}, "f:ports": {} } } },
-    },
-  },
-];
 const pod = (i: number) => ({
   metadata: {
     name: `web-${i}`,
     namespace: "shop",
     uid: crypto.randomUUID(),
     labels: { app: "web" },
-    managedFields: managed,
+    managedFields: MANAGED_FIELDS,
   },
   spec: { containers: [{ name: "app", image: "app:1", ports: [{ containerPort: 8080 }] }] },
   status: { phase: "Running", podIP: "10.0.0.1" },

@@ -10,7 +10,7 @@ import { registerBasicAuth, registerSecret } from "../redact.ts";
 import type { Agent } from "node:http";
 import { type HttpTransport, nodeTransport } from "./_live_http.ts";
 import type { KubeCredentials } from "./credentials.ts";
-import { EXEC_PLUGIN_TIMEOUT_MS, type ExecRecord } from "./exec_plugin.ts";
+import { type ExecRecord, killLater } from "./exec_plugin.ts";
 import { type KubeconfigLocation, loadKubeConfig } from "./kubeconfig.ts";
 
 /** The context's credentials, as client-node applies them. */
@@ -73,7 +73,7 @@ function registerHeaderSecrets(o: RequestOptions): void {
 /**
  * client-node runs exec plugins with `child_process.spawn`, no timeout, and rejects with the
  * plugin's stderr (or a JSON error quoting its stdout). This wraps its spawn so that the
- * plugin is killed after {@linkcode EXEC_PLUGIN_TIMEOUT_MS} and its exit code is known; the
+ * plugin is killed after `EXEC_PLUGIN_TIMEOUT_MS` (exec_plugin.ts) and its exit code is known; the
  * errors then say that the plugin failed and how, never what it printed.
  */
 function guardExecPlugin(kc: KubeConfig): ExecRecord | undefined {
@@ -100,12 +100,7 @@ function guardExecPlugin(kc: KubeConfig): ExecRecord | undefined {
       on(ev: string, f: (...a: unknown[]) => void): void;
     };
     record.running.add(child);
-    const timer = setTimeout(() => {
-      last.timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }, EXEC_PLUGIN_TIMEOUT_MS);
+    const timer = killLater(child, last);
     child.on("error", (err) => {
       last.spawnError = (err as { code?: string }).code ?? "spawn error";
     });

@@ -115,12 +115,7 @@ export async function runExecPlugin(
     throw err;
   }
   record.running.add(child);
-  const timer = setTimeout(() => {
-    last.timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-  }, EXEC_PLUGIN_TIMEOUT_MS);
+  const timer = killLater(child, last);
   try {
     const [out, status] = await Promise.all([readBounded(child.stdout), child.status]);
     if (status.signal) last.signal = status.signal;
@@ -132,6 +127,22 @@ export async function runExecPlugin(
     clearTimeout(timer);
     record.running.delete(child);
   }
+}
+
+/**
+ * Kills `child` after {@linkcode EXEC_PLUGIN_TIMEOUT_MS}, noting it in `last`; clear the
+ * returned timer when the plugin ends first.
+ */
+export function killLater(
+  child: { kill(sig: "SIGKILL"): void },
+  last: NonNullable<ExecRecord["last"]>,
+): ReturnType<typeof setTimeout> {
+  return setTimeout(() => {
+    last.timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, EXEC_PLUGIN_TIMEOUT_MS);
 }
 
 /** The environment as the server may read it (Deno's `--allow-env` list), or nothing. */

@@ -5,26 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { stripManagedFields } from "../../src/kube/_strip.ts";
+import { MANAGED_FIELDS } from "../support/managed_fields.ts";
 
-/** A real-looking record: fieldsV1 keys hold brackets, braces and escaped quotes. */
-const MANAGED = [
-  {
-    manager: "kubelet",
-    operation: "Update",
-    apiVersion: "v1",
-    time: "2026-11-01T00:00:00Z",
-    fieldsType: "FieldsV1",
-    fieldsV1: {
-      "f:status": {
-        'k:{"type":"Ready"}': { ".": {}, "f:status": {} },
-        "f:containerStatuses[]": {},
-        "f:weird": { 'k:{"name":"a]b[c\\\\"}': {} },
-      },
-    },
-    subresource: "status",
-  },
-  { manager: "kube-controller-manager", operation: "Update", fieldsV1: { "f:spec": {} } },
-];
+const MANAGED = MANAGED_FIELDS;
 
 function without(o: Record<string, unknown>): Record<string, unknown> {
   const { managedFields: _m, ...meta } = o["metadata"] as Record<string, unknown>;
