@@ -12,15 +12,11 @@ import { stringify as stringifyYaml } from "yaml";
 import { KubeApiError } from "../../src/errors.ts";
 import { kubeconfigCredentials, needsClientNode } from "../../src/kube/credentials.ts";
 import { readSelectedKubeconfig } from "../../src/kube/kubeconfig_read.ts";
-import { createLiveSource, type CreateLiveSourceOptions } from "../../src/kube/live.ts";
+import { createLiveSource } from "../../src/kube/live.ts";
 import type { Logger } from "../../src/log.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import {
-  type Standin,
-  STANDIN_CA_PEM,
-  STANDIN_TOKEN,
-  startStandin,
-} from "../support/kube_standin.ts";
+import { type OpenLive, withLive } from "./_live.ts";
+import { type Standin, STANDIN_CA_PEM, STANDIN_TOKEN } from "../support/kube_standin.ts";
 
 const CERTS = new URL("../support/certs/", import.meta.url);
 const WRONG_TOKEN = "wrong-token-for-the-standin-42";
@@ -69,30 +65,8 @@ async function writeKubeconfig(
   );
 }
 
-async function withStandin(
-  fn: (
-    api: Standin,
-    live: (o: Partial<CreateLiveSourceOptions>) => ReturnType<typeof createLiveSource>,
-  ) => Promise<void>,
-): Promise<void> {
-  const api = await startStandin({ objects: PODS });
-  const opened: Array<{ close(): Promise<void> }> = [];
-  try {
-    await fn(api, async (o) => {
-      const s = await createLiveSource({
-        env: {},
-        timeoutMs: 5_000,
-        cacheTtlMs: 0,
-        watch: false,
-        ...o,
-      });
-      opened.push(s);
-      return s;
-    });
-  } finally {
-    for (const s of opened) await s.close();
-    await api.close();
-  }
+function withStandin(fn: (api: Standin, live: OpenLive) => Promise<void>): Promise<void> {
+  return withLive({ objects: PODS }, fn);
 }
 
 /** An exec plugin that logs each run to the file named by `$1` and prints `token`. */

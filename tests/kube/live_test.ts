@@ -8,11 +8,7 @@ import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
 import { KubeApiError, KubeconfigError } from "../../src/errors.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
-import {
-  createLiveSource,
-  type CreateLiveSourceOptions,
-  NoKubeconfigError,
-} from "../../src/kube/live.ts";
+import { createLiveSource, NoKubeconfigError } from "../../src/kube/live.ts";
 import { RESOURCE_KEYS, RESOURCES, type ResourceType } from "../../src/kube/resources.ts";
 import { loadState } from "../../src/kube/state.ts";
 import { describeError } from "../../src/tools/_spec.ts";
@@ -22,9 +18,9 @@ import {
   STANDIN_CA_PEM,
   STANDIN_TOKEN,
   type StandinOptions,
-  startStandin,
 } from "../support/kube_standin.ts";
 import { syntheticCluster } from "../support/synthetic.ts";
+import { type OpenLive, withLive } from "./_live.ts";
 
 function pod(name: string, namespace: string, labels: Record<string, string> = {}): KubeObject {
   return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace, labels } };
@@ -51,33 +47,11 @@ const BASE_OBJECTS: KubeObject[] = [
   { apiVersion: "v1", kind: "Namespace", metadata: { name: "emojivoto" } },
 ];
 
-async function withStandin(
+function withStandin(
   opts: StandinOptions,
-  fn: (
-    api: Standin,
-    live: (o?: Partial<CreateLiveSourceOptions>) => ReturnType<typeof createLiveSource>,
-  ) => Promise<void>,
+  fn: (api: Standin, live: OpenLive) => Promise<void>,
 ): Promise<void> {
-  const api = await startStandin({ objects: BASE_OBJECTS, ...opts });
-  const opened: Array<{ close(): Promise<void> }> = [];
-  try {
-    await fn(api, async (o = {}) => {
-      const s = await createLiveSource({
-        kubeconfigPath: api.kubeconfigPath,
-        env: {},
-        timeoutMs: 5_000,
-        cacheTtlMs: 0,
-        // These tests are about the list path; tests/kube/informer_test.ts covers watches.
-        watch: false,
-        ...o,
-      });
-      opened.push(s);
-      return s;
-    });
-  } finally {
-    for (const s of opened) await s.close();
-    await api.close();
-  }
+  return withLive({ objects: BASE_OBJECTS, ...opts }, fn);
 }
 
 async function rejectsKube(
