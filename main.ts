@@ -193,18 +193,14 @@ function fastStartEnabled(): boolean {
 
 /**
  * While the client reads the listing (or its model thinks): the tools' code, and for a live
- * cluster the YAML parser (kubeconfigs) and TLS set up, so that the first call finds them
- * ready. Nothing is sent to the cluster; it stops as soon as a call comes
+ * cluster the YAML parser (kubeconfigs), so that the first call finds them ready. Nothing is sent to the cluster; it stops as soon as a call comes
  * (`preloadTools`), so a call never waits behind it.
  */
 function warmUp(deps: ToolDeps): void {
   setTimeout(() => {
     void (async () => {
       const table = await import("./src/tools/table.ts");
-      if (deps.cluster.kind === "live" && !table.toolCalled()) {
-        await import("yaml");
-        if (!table.toolCalled()) await (await import("./src/kube/_fetch_http.ts")).warmUpTls();
-      }
+      if (deps.cluster.kind === "live" && !table.toolCalled()) await import("yaml");
       await table.preloadTools(deps.config.allowWrites === true);
     })().catch(() => {});
   }, 50);
@@ -227,6 +223,11 @@ async function serve(
     })
     : undefined;
   if (fast) await fast.wanted;
+  if (deps.cluster.kind === "live") {
+    // Deno's TLS set-up, on another thread while this one loads the SDK (after the opening:
+    // a worker started earlier slows the answers to `initialize` and `tools/list`).
+    (await import("./src/kube/_fetch_http.ts")).warmUpTlsInBackground();
+  }
   const { createServer } = await import("./src/server.ts");
   const build = () =>
     createServer(deps, {

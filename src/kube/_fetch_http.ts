@@ -284,24 +284,41 @@ async function fetchStream(
 }
 
 /**
- * Pays Deno's one-time TLS set-up (its root store and crypto provider, ~50 ms on the first
- * handshake of a process) ahead of the first call: a handshake with a loopback listener that
- * closes at once. Nothing leaves the machine and no credential is used; any failure is
- * ignored (the first real request then pays as before).
+ * Pays Deno's one-time TLS set-up (its root store and crypto provider, ~50 ms of CPU on the
+ * first handshake of a process) on another thread, started with the process: a handshake
+ * with a loopback listener that closes at once. The set-up is the whole process's, so the
+ * first call finds it done without the main thread (answering `initialize`, loading the SDK)
+ * having paid for it. Nothing leaves the machine and no credential is used; any failure is
+ * ignored (the first request then pays as before). The worker is self-contained (no
+ * imports: it works from a bundle and a compiled binary too) and is ended when done.
  */
-export async function warmUpTls(): Promise<void> {
-  let listener: Deno.Listener | undefined;
+export function warmUpTlsInBackground(): void {
+  const code = `try {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const a = l.accept().then((c) => c.close(), () => {});
+  await Deno.connectTls({ hostname: "127.0.0.1", port: l.addr.port })
+    .then((c) => c.handshake().finally(() => c.close())).catch(() => {});
+  await a;
+  l.close();
+} catch {}
+self.postMessage("done");`;
   try {
-    listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const accepted = listener.accept().then((c) => c.close(), () => {});
-    const port = (listener.addr as Deno.NetAddr).port;
-    await Deno.connectTls({ hostname: "127.0.0.1", port })
-      .then((c) => c.handshake().finally(() => c.close()))
-      .catch(() => {});
-    await accepted;
+    const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+    const worker = new Worker(url, { type: "module" });
+    const end = () => {
+      clearTimeout(timer);
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    };
+    worker.onmessage = end;
+    worker.onerror = (e) => {
+      e.preventDefault();
+      end();
+    };
+    // A slow machine gets 10 s; the timer never keeps the process alive.
+    const timer = setTimeout(end, 10_000);
+    Deno.unrefTimer(timer);
   } catch {
-    // not allowed or not possible here: nothing to warm
-  } finally {
-    listener?.close();
+    // no workers here: the first request pays the set-up
   }
 }
