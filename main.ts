@@ -193,17 +193,19 @@ function fastStartEnabled(): boolean {
 
 /**
  * While the client reads the listing (or its model thinks): the tools' code, and for a live
- * cluster the YAML parser (kubeconfigs), so that the first call finds them ready. Nothing is sent to the cluster; it stops as soon as a call comes
- * (`preloadTools`), so a call never waits behind it.
+ * cluster the YAML parser (kubeconfigs), so that the first call finds them ready. Nothing is
+ * sent to the cluster; it stops as soon as a call comes (`preloadTools`), so a call never
+ * waits behind it.
  */
 function warmUp(deps: ToolDeps): void {
-  setTimeout(() => {
+  const timer = setTimeout(() => {
     void (async () => {
       const table = await import("./src/tools/table.ts");
       if (deps.cluster.kind === "live" && !table.toolCalled()) await import("yaml");
       await table.preloadTools(deps.config.allowWrites === true);
     })().catch(() => {});
   }, 50);
+  Deno.unrefTimer(timer);
 }
 
 async function serve(
