@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   let deps: ToolDeps;
   try {
     // Every cluster this server serves; each tool takes `cluster` to pick one.
-    const { buildClusterSet, readClustersFile } = await import("./src/cli/clusters.ts");
+    const { buildClusterSet, readClustersFile, toolDepsOf } = await import("./src/cli/clusters.ts");
     const file = env["LINKERD_MCP_CONFIG"]?.trim()
       ? await readClustersFile(env["LINKERD_MCP_CONFIG"].trim())
       : undefined;
@@ -120,15 +120,7 @@ async function main(): Promise<number> {
       ...(file ? { file } : {}),
       source: cluster,
     });
-    deps = {
-      cluster,
-      config: built.config,
-      prom: built.prom,
-      log,
-      now: () => new Date(),
-      clusters: built.clusters,
-      clusterName: built.defaultName,
-    };
+    deps = toolDepsOf(cluster, built, log);
   } catch (err) {
     write("err", `linkerd-mcp: ${(err as Error).message}`);
     return 2;

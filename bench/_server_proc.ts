@@ -68,13 +68,6 @@ export function serverTransport(opts: {
       LINKERD_MCP_LOG_LEVEL: "debug",
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
-      // glibc's malloc tuning, for memory experiments (bench/memory_bench.ts).
-      ...Object.fromEntries(
-        ["MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_"].flatMap((k) => {
-          const v = Deno.env.get(k);
-          return v === undefined ? [] : [[k, v]];
-        }),
-      ),
     },
     stderr: "pipe",
   });
@@ -91,3 +84,19 @@ export function serverTransport(opts: {
   })();
   return transport;
 }
+
+/**
+ * The policy and health tools the benchmarks call, with arguments naming the synthetic
+ * cluster's objects (tests/support/synthetic.ts; app-000 is meshed).
+ */
+export const BENCH_TOOLS: Array<[string, Record<string, unknown>]> = [
+  ["check_mesh_health", {}],
+  ["list_meshed_services", {}],
+  ["get_allowed_sources", { target_namespace: "app-000", target_service: "svc-00000" }],
+  ["analyze_connectivity", {
+    source_namespace: "app-000",
+    source_service: "svc-00020",
+    target_service: "svc-00000",
+  }],
+  ["validate_mesh_config", {}],
+];

@@ -32,23 +32,11 @@
  * @module
  */
 import { peakRssMb, RpcProcess } from "./_peer_rpc.ts";
+import { BENCH_TOOLS as OUR_TOOLS } from "./_server_proc.ts";
 import type { RequestCounts } from "./_peer_standin.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const BUDGET_BYTES = 8 * 1024;
-
-/** Our tools and their arguments (the synthetic cluster's names; app-000 is meshed). */
-export const OUR_TOOLS: Array<[string, Record<string, unknown>]> = [
-  ["check_mesh_health", {}],
-  ["list_meshed_services", {}],
-  ["get_allowed_sources", { target_namespace: "app-000", target_service: "svc-00000" }],
-  ["analyze_connectivity", {
-    source_namespace: "app-000",
-    source_service: "svc-00020",
-    target_service: "svc-00000",
-  }],
-  ["validate_mesh_config", {}],
-];
 
 interface Options {
   scales: number[];

@@ -14,7 +14,8 @@
  * @module
  */
 import { peakRssMb, RpcProcess } from "./_peer_rpc.ts";
-import { findGoServer, goServer, OUR_TOOLS, ourServer, type Server } from "./peer_bench.ts";
+import { BENCH_TOOLS as OUR_TOOLS } from "./_server_proc.ts";
+import { findGoServer, goServer, ourServer, type Server } from "./peer_bench.ts";
 import { startRealKube } from "../tests/support/kube_real.ts";
 import { syntheticCluster } from "../tests/support/synthetic.ts";
 

@@ -18,19 +18,11 @@
  */
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { serverTransport, startStandinProcess } from "./_server_proc.ts";
+import { BENCH_TOOLS, serverTransport, startStandinProcess } from "./_server_proc.ts";
 
-/** The tools and their arguments (the synthetic cluster's names; app-000 is meshed). */
+/** The benchmarks' tools, and the lightest policy tool as a floor. */
 const TOOLS: Array<[string, Record<string, unknown>]> = [
-  ["check_mesh_health", {}],
-  ["list_meshed_services", {}],
-  ["get_allowed_sources", { target_namespace: "app-000", target_service: "svc-00000" }],
-  ["analyze_connectivity", {
-    source_namespace: "app-000",
-    source_service: "svc-00020",
-    target_service: "svc-00000",
-  }],
-  ["validate_mesh_config", {}],
+  ...BENCH_TOOLS,
   ["get_inbound_policy", { namespace: "app-000", service: "svc-00000", port: 8080 }],
 ];
 

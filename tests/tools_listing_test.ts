@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { toolListing } from "../src/tools/listing.ts";
 import { toolListing as servedListing } from "../src/server.ts";
 import { allTools, WRITE_TOOL_NAMES } from "../src/tools/mod.ts";
-import { isWriteTool, listedTools, loadTools, toolNames } from "../src/tools/table.ts";
+import { isWriteTool, listedTools, loadTool, toolNames } from "../src/tools/table.ts";
 import { WRITE_TOOL_NAMES as GENERATED_WRITE_NAMES } from "../src/tools/listing.gen.ts";
 import { LISTING_FILE, renderListing } from "../scripts/gen_listing.ts";
 
@@ -36,19 +36,25 @@ Deno.test("the generated write tools are the write tools", () => {
   for (const t of allTools({ writes: true })) assert.equal(isWriteTool(t.name), !read.has(t.name));
 });
 
-Deno.test("loadTools gives the tool specs themselves, by name, in the table's order", async () => {
+Deno.test("loadTool gives each tool's spec itself, from its family's module only", async () => {
   for (const writes of [false, true]) {
-    const loaded = await loadTools(writes);
     const specs = allTools({ writes });
-    assert.deepEqual([...loaded.keys()], specs.map((t) => t.name));
     for (const spec of specs) {
-      const got = loaded.get(spec.name)!;
+      const got = (await loadTool(spec.name, writes))!;
+      assert.ok(got, `${spec.name} (writes ${writes}) is found`);
       assert.equal(got.title, spec.title);
       assert.deepEqual(Object.keys(got.inputSchema), Object.keys(spec.inputSchema));
       assert.equal(String(got.handler), String(spec.handler));
     }
   }
-  assert.equal(await loadTools(), await loadTools(), "loaded once");
+  for (const name of WRITE_TOOL_NAMES) assert.equal(await loadTool(name), undefined);
+  assert.equal(await loadTool("no_such_tool", true), undefined);
+  assert.equal(await loadTool("toString"), undefined, "not a prototype name");
+  assert.equal(
+    await loadTool("check_mesh_health"),
+    await loadTool("check_mesh_health"),
+    "loaded once",
+  );
 });
 
 /** The local modules and npm packages `entry` imports statically (dynamic imports not followed). */

@@ -19,6 +19,7 @@ import { type ClustersFile, configFor } from "../clusters/config_file.ts";
 import type { Config } from "../config.ts";
 import type { ClusterSource } from "../kube/source.ts";
 import type { Logger } from "../log.ts";
+import type { ToolDeps } from "../tools/_spec.ts";
 import { demoPromClientFor, westDemoPromClient } from "../demo/cluster_prom.ts";
 import { lazyPromClient } from "../metrics/lazy_client.ts";
 import type { PromClient } from "../metrics/prom_client.ts";
@@ -57,6 +58,19 @@ export interface BuiltClusters {
   config: Config;
   /** Its Prometheus client. */
   prom: PromClient;
+}
+
+/** The tools' dependencies: the default cluster's source and what `built` made for it. */
+export function toolDepsOf(cluster: ClusterSource, built: BuiltClusters, log: Logger): ToolDeps {
+  return {
+    cluster,
+    config: built.config,
+    prom: built.prom,
+    log,
+    now: () => new Date(),
+    clusters: built.clusters,
+    clusterName: built.defaultName,
+  };
 }
 
 /**

@@ -45,7 +45,6 @@ import {
   needsClientNode,
 } from "./credentials.ts";
 import { EXEC_PLUGIN_TIMEOUT_MS } from "./exec_plugin.ts";
-export { EXEC_PLUGIN_TIMEOUT_MS };
 import { findKubeconfig, type KubeconfigLocation } from "./kubeconfig.ts";
 import { readSelectedKubeconfig } from "./kubeconfig_read.ts";
 export { NoKubeconfigError } from "./kubeconfig.ts";

@@ -140,24 +140,3 @@ export async function preloadTools(
     await new Promise((r) => setTimeout(r, 0));
   }
 }
-
-/** The tool table module (`mod.ts`), imported on first use. */
-export function loadToolModule(): Promise<typeof import("./mod.ts")> {
-  return import("./mod.ts");
-}
-
-// deno-lint-ignore no-explicit-any
-const specs = new Map<boolean, Promise<Map<string, ToolSpec<any, any>>>>();
-
-/** The tool specs by name (the write tools only with `writes`), loaded on the first call. */
-// deno-lint-ignore no-explicit-any
-export function loadTools(writes = false): Promise<Map<string, ToolSpec<any, any>>> {
-  let loaded = specs.get(writes);
-  if (!loaded) {
-    loaded = loadToolModule().then((m) => new Map(m.allTools({ writes }).map((t) => [t.name, t])));
-    // A failed import is not kept: the next call tries again.
-    loaded.catch(() => specs.delete(writes));
-    specs.set(writes, loaded);
-  }
-  return loaded;
-}

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { stringify as stringifyYaml } from "yaml";
-import { buildClusterSet } from "../../src/cli/clusters.ts";
+import { buildClusterSet, toolDepsOf } from "../../src/cli/clusters.ts";
 import { buildSource } from "../../src/cli/source.ts";
 import type { ClusterSet } from "../../src/clusters/set.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -83,15 +83,7 @@ async function world(): Promise<World> {
   const choice = { kind: "live" as const, kubeconfig: path };
   const cluster = await buildSource(choice, { env, config, log: SILENT });
   const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster });
-  const deps: ToolDeps = {
-    cluster,
-    config: built.config,
-    prom: built.prom,
-    log: SILENT,
-    now: () => new Date(),
-    clusters: built.clusters,
-    clusterName: built.defaultName,
-  };
+  const deps: ToolDeps = toolDepsOf(cluster, built, SILENT);
   const outputs: string[] = [];
   const call = async (name: string, args: Record<string, unknown> = {}) => {
     const spec = tools.get(name);

@@ -251,15 +251,7 @@ Deno.test("a warm check_mesh_health on a watched cluster sends no API request", 
     ] as Array<[string, StandinOptions["forbidden"]]>
   ) {
     await t.step(name, async () => {
-      const api = await startStandin({ objects, ...(forbidden ? { forbidden } : {}) });
-      const src = await createLiveSource({
-        kubeconfigPath: api.kubeconfigPath,
-        env: {},
-        timeoutMs: 10_000,
-        cacheTtlMs: 50,
-        watchTimeoutSeconds: 30,
-      });
-      try {
+      await withSource({ objects, ...(forbidden ? { forbidden } : {}) }, async (api, src) => {
         const deps = testDeps([], { cluster: src });
         const first = await runTool(spec, {}, deps);
         assert.ok(first.ok, first.ok ? "" : first.error);
@@ -279,10 +271,7 @@ Deno.test("a warm check_mesh_health on a watched cluster sends no API request", 
           (warm.data as { checks: unknown[] }).checks,
           (first.data as { checks: unknown[] }).checks,
         );
-      } finally {
-        await src.close();
-        await api.close();
-      }
+      });
     });
   }
 });

@@ -13,7 +13,7 @@
  *   and what a real server adds.
  */
 import assert from "node:assert/strict";
-import { buildClusterSet } from "../../src/cli/clusters.ts";
+import { buildClusterSet, toolDepsOf } from "../../src/cli/clusters.ts";
 import { buildSource } from "../../src/cli/source.ts";
 import type { ClusterSet } from "../../src/clusters/set.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -141,15 +141,7 @@ async function serverDeps(
   const cluster = await buildSource(choice, { env, config, log: SILENT });
   const built = await buildClusterSet(choice, { env, config, log: SILENT, source: cluster });
   return {
-    deps: {
-      cluster,
-      config: built.config,
-      prom: built.prom,
-      log: SILENT,
-      now: () => new Date(),
-      clusters: built.clusters,
-      clusterName: built.defaultName,
-    },
+    deps: toolDepsOf(cluster, built, SILENT),
     clusters: built.clusters,
   };
 }

@@ -29,13 +29,16 @@ export function checkUrl(anchor: string): string {
   return `https://linkerd.io/2/checks/#${anchor}`;
 }
 
-/** Builds a check whose hint is the docs URL, prefixed by an action when one is given. */
+/**
+ * Builds a check whose hint is the docs URL, prefixed by an action when one is given (for a
+ * passed check only with `whenOk`: one that says what it could not check, and how to).
+ */
 export function mkCheck(
   category: string,
   name: string,
   status: CheckStatus,
   message: string,
-  hint: { anchor: string; action?: string },
+  hint: { anchor: string; action?: string; whenOk?: boolean },
 ): Check {
   const url = checkUrl(hint.anchor);
   return {
@@ -43,7 +46,7 @@ export function mkCheck(
     category,
     status,
     message,
-    hint: hint.action && status !== "ok" ? `${hint.action} (${url})` : url,
+    hint: hint.action && (status !== "ok" || hint.whenOk) ? `${hint.action} (${url})` : url,
   };
 }
 

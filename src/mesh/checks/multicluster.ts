@@ -40,7 +40,6 @@ import { unreadableCheck } from "./extensions.ts";
 import type { HealthInput } from "./input.ts";
 import {
   type Check,
-  checkUrl,
   mkCheck,
   plural,
   podHealth,
@@ -448,18 +447,12 @@ function trustAnchorCheck(input: HealthInput, links: readonly LinkInfo[]): Check
     : first
     ? `To check ${first} too, ${serveHint(first)}`
     : "";
-  return {
-    name,
-    category: CAT,
-    status,
-    message,
-    hint: action ? `${action} (${checkUrl(anchor)})` : checkUrl(anchor),
-  };
+  return mkCheck(CAT, name, status, message, { anchor, action, whenOk: true });
 }
 
 /** An `ok` check that says what was not checked and how to check it by hand. */
 function notChecked(name: string, message: string, anchor: string, action: string): Check {
-  return { name, category: CAT, status: "ok", message, hint: `${action} (${checkUrl(anchor)})` };
+  return mkCheck(CAT, name, "ok", message, { anchor, action, whenOk: true });
 }
 
 /** `probe services able to communicate with all gateway mirrors`, for Links in gateway mode. */
@@ -531,13 +524,7 @@ function gatewayProbeCheck(
       gatewayLinks[0]!.gatewayAddress
     }:${gatewayLinks[0]!.gatewayPort ?? "4143"} is reachable from this cluster`;
   return errors.length || notes.length
-    ? {
-      name,
-      category: CAT,
-      status: errors.length ? "error" : "ok",
-      message,
-      hint: `${action} (${checkUrl(anchor)})`,
-    }
+    ? mkCheck(CAT, name, errors.length ? "error" : "ok", message, { anchor, action, whenOk: true })
     : mkCheck(CAT, name, "ok", message, { anchor });
 }
 
@@ -778,13 +765,7 @@ function endpointsCheck(
       ? "List them: kubectl get endpoints -A -l 'mirror.linkerd.io/mirrored-service=true,!multicluster.linkerd.io/remote-discovery'"
       : ""
     : "Check the exported Service in its cluster (kubectl --context=TARGET get endpoints NAME -n NAMESPACE), the gateway (linkerd --context=TARGET multicluster gateways) and the service mirror's logs";
-  return {
-    name,
-    category: CAT,
-    status,
-    message,
-    hint: action ? `${action} (${checkUrl(anchor)})` : checkUrl(anchor),
-  };
+  return mkCheck(CAT, name, status, message, { anchor, action, whenOk: true });
 }
 
 function countKinds(mirrors: readonly MirroredService[]): string {
